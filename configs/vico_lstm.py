@@ -1,0 +1,103 @@
+"""ViCo listener LSTM.
+
+Train:    python -m launch.train --config=configs/vico_lstm.py --workdir=runs/vico_lstm
+Variants: configs/vico_lstm.py:reference  (the reference recipe: no attitude, AdamW wd 0.05, lr 2e-3, step decay
+                                           x0.5 every 30 epochs, batch 16, windows of 90 frames at stride 1)
+          configs/vico_lstm.py:smoke      (tiny model, a few dozen steps on CPU, for tests)
+          configs/vico_lstm.py:quick      (the quickstart recipe on synthetic data)
+Options combine with commas, e.g. `:reference,smoke`. Any field can be overridden: --config.batch_size=32.
+"""
+import ml_collections
+
+
+def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
+  variants = set(filter(None, (arg or "").split(",")))
+  unknown = variants - {"reference", "smoke", "quick"}
+  if unknown:
+    raise ValueError(f"unknown configs/vico_lstm.py variants {sorted(unknown)}; use reference, smoke, quick")
+  c = ml_collections.ConfigDict()
+  c.model_name = "vico_lstm"  # Task/model registry key (listen_jax.tasks).
+  c.data_dir = "runs/data"  # TFDS data_dir holding the prepared dataset (launch.build_datasets --data_dir).
+  c.dataset = "vico/raw"  # Prepared dataset name[/config] under data_dir.
+  c.seed = 0  # Seeds parameter init, dropout and data order.
+
+  # Data.
+  c.window = 90  # Training window length in frames (row 0 is the listener reference frame).
+  c.stride = 1  # Stride between window starts.
+  c.min_window = 30  # Shortest tail window (the reference: window // 3).
+  c.batch_size = 16  # Global batch size (split over all devices and hosts).
+  c.num_neighbours = 1  # Unused by this model (reaction-format batches only).
+  c.worker_count = 0  # grain worker processes (0: in-process).
+
+  # Schedule.
+  c.num_epochs = 20  # Epochs over all training windows (used when num_train_steps == 0).
+  c.num_train_steps = 0  # If > 0, overrides num_epochs.
+  c.log_every = 50  # Steps between metric logs.
+  c.checkpoint_every = 500  # Steps between checkpoints (and at the end / on SIGTERM).
+  c.max_to_keep = 3  # Checkpoints kept.
+  c.keep_best_metric = ""  # If set (e.g. 'loss'), keep the best checkpoints by this logged metric.
+  c.skip_nonfinite = False  # Skip (instead of stopping on) steps with a non-finite loss or gradient.
+
+  # Parallelism and precision.
+  c.model_parallel = 1  # Devices on the mesh's model axis (data axis gets the rest).
+  c.accumulate_steps = 1  # Gradient accumulation micro-batches per step (batch_size is the global total).
+  c.compute_dtype = "float32"  # 'bfloat16' computes in bf16 with float32 master weights.
+
+  c.optimizer = ml_collections.ConfigDict()
+  c.optimizer.name = "adamw"  # 'adamw' | 'adam'.
+  c.optimizer.learning_rate = 2e-3  # Peak learning rate at base_batch_size.
+  c.optimizer.base_batch_size = 0  # If > 0, lr scales linearly with batch_size / base_batch_size.
+  c.optimizer.weight_decay = 0.05  # AdamW decoupled weight decay (all parameters, as the reference).
+  c.optimizer.b1 = 0.9  # Adam beta1.
+  c.optimizer.b2 = 0.999  # Adam beta2.
+  c.optimizer.eps = 1e-8  # Adam epsilon.
+  c.optimizer.grad_clip = 1.0  # Global-norm clipping (0 disables).
+  c.optimizer.schedule = "cosine"  # 'constant' | 'step' | 'cosine'.
+  c.optimizer.warmup_steps = 100  # Linear warmup steps.
+  c.optimizer.decay_every_epochs = 30  # Step schedule: decay period in epochs.
+  c.optimizer.decay_rate = 0.5  # Step schedule: multiplicative decay.
+  c.optimizer.total_steps = 10_000  # Cosine schedule length (set to the run length by variants).
+
+  c.model = ml_collections.ConfigDict()
+  c.model.audio_dim = 45  # Audio feature width.
+  c.model.motion_dim = 73  # ViCo dynamic 3DMM width.
+  c.model.fusion_dim = 192  # Fused input projection width.
+  c.model.hidden = 96  # LSTM hidden width.
+  c.model.num_layers = 2  # LSTM layers.
+  c.model.dropout = 0.1  # Dropout between LSTM layers.
+  c.model.use_attitude = True  # Attitude embedding added to the initial state (the paper's conditioning).
+  c.model.ablation = ""  # '' | 'audio_only' | 'visual_only' (Table 5 ablations).
+
+  c.loss = ml_collections.ConfigDict()
+  c.loss.name = "reference"  # 'reference' (group norms + velocity) | 'paper' (Eq. 4-6).
+
+  if "reference" in variants:
+    c.model.use_attitude = False
+    c.grad_clip = 0.0
+    c.optimizer.grad_clip = 0.0
+    c.optimizer.schedule = "step"
+    c.optimizer.warmup_steps = 0
+    c.stride = 1
+    c.window = 90
+    c.batch_size = 16
+    c.num_epochs = 500
+  if "quick" in variants:
+    c.stride = 2
+    c.batch_size = 32
+    c.num_train_steps = 3000
+    c.optimizer.total_steps = 3000
+    c.log_every = 50
+    c.checkpoint_every = 500
+  if "smoke" in variants:
+    c.window = 30
+    c.min_window = 10
+    c.stride = 5
+    c.batch_size = 8
+    c.num_train_steps = 30
+    c.optimizer.total_steps = 30
+    c.optimizer.warmup_steps = 5
+    c.log_every = 10
+    c.checkpoint_every = 15
+    c.model.fusion_dim = 32
+    c.model.hidden = 16
+  return c

@@ -1,0 +1,43 @@
+"""Train any listen_jax model.
+
+  python -m launch.train --config=configs/vico_lstm.py --workdir=runs/vico_lstm [--config.batch_size=32]
+  python -m launch.train --config=configs/reactface.py:quick --workdir=runs/reactface
+
+Rerunning with the same workdir resumes from the last complete checkpoint. `--multihost` initialises JAX's
+distributed runtime first (no arguments needed under Slurm / Kubernetes / MPI / Cloud TPU; otherwise pass
+--coordinator_address, --num_processes and --process_id).
+"""
+from absl import app, flags, logging
+from ml_collections import config_flags
+
+FLAGS = flags.FLAGS
+config_flags.DEFINE_config_file("config", "configs/vico_lstm.py", "Training config file[:variant].",
+                                lock_config=True)
+flags.DEFINE_string("workdir", None, "Directory for checkpoints, logs and evaluation.", required=True)
+flags.DEFINE_bool("multihost", False, "Call jax.distributed.initialize() before anything touches devices.")
+flags.DEFINE_string("coordinator_address", None, "host:port of process 0 (multi-host without a cluster manager).")
+flags.DEFINE_integer("num_processes", None, "Number of processes (multi-host without a cluster manager).")
+flags.DEFINE_integer("process_id", None, "This process's id (multi-host without a cluster manager).")
+flags.DEFINE_integer("num_cpu_devices", 0, "If > 0, simulate this many CPU devices (testing sharded code).")
+
+
+def main(argv):
+  del argv
+  import jax  # pylint: disable=g-import-not-at-top
+
+  if FLAGS.num_cpu_devices:
+    jax.config.update("jax_num_cpu_devices", FLAGS.num_cpu_devices)
+  if FLAGS.multihost:
+    kwargs = {k: v for k, v in dict(coordinator_address=FLAGS.coordinator_address,
+                                    num_processes=FLAGS.num_processes, process_id=FLAGS.process_id).items()
+              if v is not None}
+    jax.distributed.initialize(**kwargs)
+  from listen_jax.train import trainer  # pylint: disable=g-import-not-at-top
+
+  logging.info("process %d/%d, %d local / %d global devices", jax.process_index(), jax.process_count(),
+               jax.local_device_count(), jax.device_count())
+  trainer.train_and_evaluate(FLAGS.config, FLAGS.workdir)
+
+
+if __name__ == "__main__":
+  app.run(main)

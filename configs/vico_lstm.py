@@ -73,7 +73,6 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
 
   if "reference" in variants:
     c.model.use_attitude = False
-    c.grad_clip = 0.0
     c.optimizer.grad_clip = 0.0
     c.optimizer.schedule = "step"
     c.optimizer.warmup_steps = 0

@@ -8,8 +8,9 @@ first cut to the clip duration num_frames / fps (later audio never leaks into th
 both ends, so the number of rows is always the requested frame count.
 
 ViCo features (`vico_features`, [T, 45], the paper's recipe; columns in `FEATURE_NAMES` order):
-  * mfcc_0..13: DCT-II (orthonormal) of the floored natural log of 40 HTK-mel band powers, 20 Hz to
-    min(8 kHz, sr/2), of a Hann window of max(2 / fps, 25 ms) (66.7 ms at 30 fps, 80 ms at 25 fps).
+  * mfcc_0..13: DCT-II (orthonormal) of the natural log of 40 HTK-mel band power densities (floored at
+    1e-14 per Hz), 20 Hz to min(8 kHz, sr/2), of a Hann window of max(2 / fps, 25 ms) (66.7 ms at 30 fps,
+    80 ms at 25 fps).
   * d_mfcc_0..13, dd_mfcc_0..13: regression deltas across video frames (width 5, edge frames replicated), the
     second order being the delta of the delta.
   * energy: natural log of the window's mean square, sum((w x)^2) / sum(w^2), floored at 1e-10.
@@ -18,13 +19,13 @@ ViCo features (`vico_features`, [T, 45], the paper's recipe; columns in `FEATURE
     sine gives about -3 dB), floored at -100 dB. A-weighting (IEC 61672) was chosen over plain RMS because it
     follows perceived loudness and so differs from `energy`.
 
-Band powers are |X_k|^2 / sum(w^2) averaged within each mel band (filters normalised to unit sum), so the
-values hardly depend on the sample rate or window length: the same speech at 16 and 44.1 kHz gives nearly the
-same features.
+Band powers are power spectral densities per Hz, |X_k|^2 / (sr sum(w^2)), averaged within each mel band
+(filters normalised to unit sum), so they do not depend on the sample rate, window length or FFT size: the
+same speech at 16 and 44.1 kHz gives nearly the same features.
 
 Log-mel (`log_mel`, [2T, n_mels]): 2 rows per video frame, centred at (i + 0.25) / fps and (i + 0.75) / fps,
 Hann window of 1 / fps clipped to [25, 40] ms, HTK-mel bands from 0 Hz to min(8 kHz, sr/2), natural log of the
-band power floored at 1e-10.
+band power density floored at 1e-14 per Hz (silence gives log(1e-14) = -32.2).
 
 All computation is vectorised NumPy (float64 internally, float32 out): a 30 s clip at 44.1 kHz takes a few
 tens of milliseconds.
@@ -62,7 +63,8 @@ _MFCC_MEL_BANDS = 40
 _MFCC_FMIN_HZ = 20.0
 _FMAX_HZ = 8000.0
 _DELTA_WIDTH = 5
-_POWER_FLOOR = 1e-10  # floor of every power before a log (-100 dB)
+_POWER_FLOOR = 1e-10  # floor of mean squares before a log (-100 dB full scale)
+_DENSITY_FLOOR = 1e-14  # floor of band power densities per Hz (-140 dB/Hz, about 16-bit quantisation noise)
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -174,11 +176,11 @@ def vico_features(samples, sr: int, fps: float, num_frames: int) -> np.ndarray:
   frames = _frame(x, centres, win_len, _clip_len(num_frames, sr, fps))  # [T, L]
   window = _hann(win_len)
   n_fft = _next_pow2(win_len)
-  power = _power_spectrum(frames * window, n_fft, window)  # [T, n_fft/2+1], per-bin mean-square units
+  psd = _power_density(frames * window, sr, n_fft, window)  # [T, n_fft/2+1] per Hz
 
   fmax = min(_FMAX_HZ, sr / 2.0)
-  mel = power @ _mel_filterbank(sr, n_fft, _MFCC_MEL_BANDS, _MFCC_FMIN_HZ, fmax).T
-  mfcc = np.log(np.maximum(mel, _POWER_FLOOR)) @ _dct_matrix(_MFCC_MEL_BANDS, NUM_MFCC)  # [T, 14]
+  mel = psd @ _mel_filterbank(sr, n_fft, _MFCC_MEL_BANDS, _MFCC_FMIN_HZ, fmax).T
+  mfcc = np.log(np.maximum(mel, _DENSITY_FLOOR)) @ _dct_matrix(_MFCC_MEL_BANDS, NUM_MFCC)  # [T, 14]
   d_mfcc = _deltas(mfcc, _DELTA_WIDTH)
   dd_mfcc = _deltas(d_mfcc, _DELTA_WIDTH)
 
@@ -186,7 +188,8 @@ def vico_features(samples, sr: int, fps: float, num_frames: int) -> np.ndarray:
   mean_square = np.sum((frames * window) ** 2, axis=1) / w2_sum
   energy = np.log(np.maximum(mean_square, _POWER_FLOOR))
   a_gain = _a_weighting_gain(np.fft.rfftfreq(n_fft, 1.0 / sr))
-  loudness = 10.0 * np.log10(np.maximum(power @ (a_gain * _one_sided_weights(n_fft)) / n_fft, _POWER_FLOOR))
+  a_mean_square = psd @ (a_gain * _one_sided_weights(n_fft)) * (sr / n_fft)  # Parseval
+  loudness = 10.0 * np.log10(np.maximum(a_mean_square, _POWER_FLOOR))
 
   signs = np.signbit(frames)
   crossings = signs[:, 1:] != signs[:, :-1]  # [T, L-1], a crossing between samples j and j+1
@@ -211,7 +214,7 @@ def log_mel(samples, sr: int, fps: float, num_frames: int, n_mels: int = MEL_BIN
     n_mels: number of mel bands.
 
   Returns:
-    [2T, n_mels] float32 natural-log band powers (floored at log(1e-10)).
+    [2T, n_mels] float32 natural-log band power densities per Hz (floored at log(1e-14)).
   """
   x = _check_samples(samples, sr, fps, num_frames)
   if int(n_mels) != n_mels or n_mels < 1:
@@ -222,9 +225,9 @@ def log_mel(samples, sr: int, fps: float, num_frames: int, n_mels: int = MEL_BIN
   frames = _frame(x, centres, win_len, _clip_len(num_frames, sr, fps))
   window = _hann(win_len)
   n_fft = _next_pow2(win_len)
-  power = _power_spectrum(frames * window, n_fft, window)
-  mel = power @ _mel_filterbank(sr, n_fft, int(n_mels), 0.0, min(_FMAX_HZ, sr / 2.0)).T
-  return np.log(np.maximum(mel, _POWER_FLOOR)).astype(np.float32)
+  psd = _power_density(frames * window, sr, n_fft, window)
+  mel = psd @ _mel_filterbank(sr, n_fft, int(n_mels), 0.0, min(_FMAX_HZ, sr / 2.0)).T
+  return np.log(np.maximum(mel, _DENSITY_FLOOR)).astype(np.float32)
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -297,14 +300,14 @@ def _one_sided_weights(n_fft: int) -> np.ndarray:
   return w
 
 
-def _power_spectrum(windowed: np.ndarray, n_fft: int, window: np.ndarray) -> np.ndarray:
-  """|rfft|^2 / sum(w^2): [F, L] windowed frames -> [F, n_fft/2+1].
+def _power_density(windowed: np.ndarray, sr: int, n_fft: int, window: np.ndarray) -> np.ndarray:
+  """Power spectral density |rfft|^2 / (sr sum(w^2)) per Hz: [F, L] windowed frames -> [F, n_fft/2+1].
 
-  With this scaling the mean of a band's bins is independent of window length, and
-  sum_k one_sided_weight_k * P_k / n_fft is the window-weighted mean square of the frame.
+  Averaged over a band, it is independent of the sample rate, window length and FFT size (the same sound
+  gives the same value); sum_k one_sided_weight_k * P_k * sr / n_fft is the window-weighted mean square.
   """
   spec = np.fft.rfft(windowed, n=n_fft, axis=1)
-  return (spec.real**2 + spec.imag**2) / np.sum(window**2)
+  return (spec.real**2 + spec.imag**2) / (sr * np.sum(window**2))
 
 
 def _hz_to_mel(f):

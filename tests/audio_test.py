@@ -11,10 +11,12 @@ from listen_jax import audio
 RATES = [(16000, 30), (44100, 30), (22050, 25), (44100, 25)]
 
 
-def speech_like(sr: int, duration_s: float = 3.0, seed: int = 0, noise: float = 0.003) -> np.ndarray:
+def speech_like(sr: int, duration_s: float = 3.0, seed: int = 0, noise: float = 0.003,
+                fricatives: bool = True) -> np.ndarray:
   """Synthetic speech: voiced harmonic syllables with pitch glides and moving formants, fricatives, pauses.
 
-  The voiced part is a function of continuous time, so the same utterance can be rendered at any rate.
+  The voiced part is a function of continuous time, so the same utterance can be rendered at any rate (the
+  noise and the white-noise fricatives cannot).
   """
   t = np.arange(int(round(duration_s * sr))) / sr
   # Syllables of 180 ms every 300 ms, with a longer pause every fourth slot.
@@ -37,14 +39,16 @@ def speech_like(sr: int, duration_s: float = 3.0, seed: int = 0, noise: float = 
   rng = np.random.default_rng(seed)
   # Fricatives: high-passed noise bursts (first difference of white noise) right after some syllables.
   fric_slot = (t - slot * period > syll_len) & (t - slot * period < syll_len + 0.06) & (slot % 3 == 1)
-  fricative = 0.1 * np.diff(rng.standard_normal(t.size + 1)) * fric_slot
+  fricative = 0.1 * np.diff(rng.standard_normal(t.size + 1)) * fric_slot * fricatives
   return (0.5 * voice + fricative + noise * rng.standard_normal(t.size)).astype(np.float32)
 
 
-def tone_burst(sr, fps, num_frames, centre_s, length_s, freq=3000.0):
+def tone_burst(sr, fps, num_frames, centre_s, length_s, freq=3000.0, smooth=False):
+  """A sine burst with a rectangular (or, if smooth, raised-cosine) envelope."""
   t = np.arange(int(np.ceil(num_frames * sr / fps))) / sr
-  on = np.abs(t - centre_s) <= length_s / 2
-  return (0.5 * np.sin(2 * np.pi * freq * t) * on).astype(np.float32)
+  offset = (t - centre_s) / (length_s / 2)
+  envelope = np.where(np.abs(offset) <= 1, np.cos(0.5 * np.pi * offset) ** 2 if smooth else 1.0, 0.0)
+  return (0.5 * np.sin(2 * np.pi * freq * t) * envelope).astype(np.float32)
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -117,11 +121,12 @@ def test_burst_alignment(sr, fps):
     assert abs(energy[k - 1] - energy[k + 1]) < 0.05, (energy[k - 1], energy[k + 1])
     assert energy[k] - energy[k - 1] > 1.0
     # Log-mel: a burst centred on the second half-frame row of frame k peaks there.
-    y = tone_burst(sr, fps, num_frames, (k + 0.75) / fps, 0.25 / fps, freq=1000.0)
-    m = audio.log_mel(y, sr, fps, num_frames)
-    band = m.mean(axis=1)
-    assert int(np.argmax(band)) == 2 * k + 1
-    assert abs(band[2 * k] - band[2 * k + 2]) < 0.05
+    # (Smooth envelope: a rectangular edge under a neighbour's window splatters phase-dependent broadband power.)
+    y = tone_burst(sr, fps, num_frames, (k + 0.75) / fps, 0.5 / fps, freq=1000.0, smooth=True)
+    total = np.log(np.exp(audio.log_mel(y, sr, fps, num_frames).astype(np.float64)).sum(axis=1))
+    assert int(np.argmax(total)) == 2 * k + 1
+    assert abs(total[2 * k] - total[2 * k + 2]) < 0.05, (total[2 * k], total[2 * k + 2])
+    assert total[2 * k + 1] - total[2 * k] > 1.0
 
 
 def test_audio_beyond_the_clip_is_cut_and_short_audio_zero_padded():
@@ -148,7 +153,7 @@ def test_silence_is_finite_and_floored():
     np.testing.assert_allclose(f[:, 42], np.log(1e-10), rtol=1e-6)
     np.testing.assert_allclose(f[:, 43], 0.0)
     np.testing.assert_allclose(f[:, 44], -100.0, rtol=1e-6)
-    np.testing.assert_allclose(m, np.log(1e-10), rtol=1e-6)
+    np.testing.assert_allclose(m, np.log(1e-14), rtol=1e-6)
 
 
 def test_known_values_of_a_sine():
@@ -167,14 +172,18 @@ def test_known_values_of_a_sine():
 def test_features_agree_across_sample_rates():
   # The same utterance rendered at 16 and 44.1 kHz gives nearly the same features.
   fps, num_frames = 30, 90
-  lo = audio.vico_features(speech_like(16000, 3.0, noise=0.0), 16000, fps, num_frames)
-  hi = audio.vico_features(speech_like(44100, 3.0, noise=0.0), 44100, fps, num_frames)
+  lo_x, hi_x = (speech_like(sr, 3.0, noise=0.0, fricatives=False) for sr in (16000, 44100))
+  lo = audio.vico_features(lo_x, 16000, fps, num_frames)
+  hi = audio.vico_features(hi_x, 44100, fps, num_frames)
   voiced = lo[:, 42] > np.log(1e-4)
   assert voiced.mean() > 0.4
-  for j in list(range(14)) + [42, 43, 44]:
-    c = np.corrcoef(lo[voiced, j], hi[voiced, j])[0, 1]
-    assert c > 0.95, (audio.FEATURE_NAMES[j], c)
-  np.testing.assert_allclose(lo[voiced, 42], hi[voiced, 42], atol=0.1)
+  np.testing.assert_allclose(lo[voiced, :14], hi[voiced, :14], atol=0.05 * lo[voiced, :14].std())
+  np.testing.assert_allclose(lo[voiced, 42], hi[voiced, 42], atol=0.01)  # energy
+  np.testing.assert_allclose(lo[voiced, 43], hi[voiced, 43], rtol=0.02)  # zcr
+  np.testing.assert_allclose(lo[voiced, 44], hi[voiced, 44], atol=0.05)  # loudness
+  lo_mel, hi_mel = audio.log_mel(lo_x, 16000, fps, num_frames), audio.log_mel(hi_x, 44100, fps, num_frames)
+  loud = lo_mel.mean(axis=1) > -20
+  assert np.median(np.abs(lo_mel[loud] - hi_mel[loud])) < 0.05
 
 
 def test_mel_filterbank_matches_librosa_htk():

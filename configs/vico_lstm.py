@@ -42,6 +42,7 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   c.model_parallel = 1  # Devices on the mesh's model axis (data axis gets the rest).
   c.accumulate_steps = 1  # Gradient accumulation micro-batches per step (batch_size is the global total).
   c.compute_dtype = "float32"  # 'bfloat16' computes in bf16 with float32 master weights.
+  c.step_impl = "jit"  # "jit" (XLA partitions the global step) | "shard_map" (per-device step + lax.pmean).
 
   c.optimizer = ml_collections.ConfigDict()
   c.optimizer.name = "adamw"  # 'adamw' | 'adam'.

@@ -18,6 +18,7 @@ flags.DEFINE_bool("multihost", False, "Call jax.distributed.initialize() before 
 flags.DEFINE_string("coordinator_address", None, "host:port of process 0 (multi-host without a cluster manager).")
 flags.DEFINE_integer("num_processes", None, "Number of processes (multi-host without a cluster manager).")
 flags.DEFINE_integer("process_id", None, "This process's id (multi-host without a cluster manager).")
+flags.DEFINE_string("cpu_collectives", "gloo", "CPU collectives for multi-process CPU runs ('' to keep JAX's).")
 flags.DEFINE_integer("num_cpu_devices", 0, "If > 0, simulate this many CPU devices (testing sharded code).")
 
 
@@ -31,6 +32,8 @@ def main(argv):
     kwargs = {k: v for k, v in dict(coordinator_address=FLAGS.coordinator_address,
                                     num_processes=FLAGS.num_processes, process_id=FLAGS.process_id).items()
               if v is not None}
+    if FLAGS.cpu_collectives and jax.config.jax_platforms in (None, "", "cpu"):
+      jax.config.update("jax_cpu_collectives_implementation", FLAGS.cpu_collectives)
     jax.distributed.initialize(**kwargs)
   from listen_jax.train import trainer  # pylint: disable=g-import-not-at-top
 

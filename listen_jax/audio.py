@@ -14,7 +14,8 @@ ViCo features (`vico_features`, [T, 45], the paper's recipe; columns in `FEATURE
   * d_mfcc_0..13, dd_mfcc_0..13: regression deltas across video frames (width 5, edge frames replicated), the
     second order being the delta of the delta.
   * energy: natural log of the window's mean square, sum((w x)^2) / sum(w^2), floored at 1e-10.
-  * zcr: zero crossings per second, each crossing weighted by the Hann window (independent of sr).
+  * zcr: zero crossings per second, each crossing weighted by the Hann window (independent of sr); samples
+    with |x| <= 1e-10 count as positive, so digital silence (+-0.0) has no crossings.
   * loudness: A-weighted level in dB full scale, 10 log10 of the A-weighted mean square (a full-scale 1 kHz
     sine gives about -3 dB), floored at -100 dB. A-weighting (IEC 61672) was chosen over plain RMS because it
     follows perceived loudness and so differs from `energy`.
@@ -64,6 +65,7 @@ _MFCC_FMIN_HZ = 20.0
 _FMAX_HZ = 8000.0
 _DELTA_WIDTH = 5
 _POWER_FLOOR = 1e-10  # floor of mean squares before a log (-100 dB full scale)
+_ZERO_THRESHOLD = 1e-10  # |x| at or below this is zero for the zero-crossing rate
 _DENSITY_FLOOR = 1e-14  # floor of band power densities per Hz (-140 dB/Hz, about 16-bit quantisation noise)
 
 
@@ -191,8 +193,8 @@ def vico_features(samples, sr: int, fps: float, num_frames: int) -> np.ndarray:
   a_mean_square = psd @ (a_gain * _one_sided_weights(n_fft)) * (sr / n_fft)  # Parseval
   loudness = 10.0 * np.log10(np.maximum(a_mean_square, _POWER_FLOOR))
 
-  signs = np.signbit(frames)
-  crossings = signs[:, 1:] != signs[:, :-1]  # [T, L-1], a crossing between samples j and j+1
+  negative = frames < -_ZERO_THRESHOLD  # near-zeros (and -0.0) count as positive, so silence never crosses
+  crossings = negative[:, 1:] != negative[:, :-1]  # [T, L-1], a crossing between samples j and j+1
   mid_window = 0.5 * (window[1:] + window[:-1])
   zcr = (crossings @ mid_window) / np.sum(mid_window) * sr  # crossings per second
 

@@ -22,6 +22,7 @@ The recurrent state ("carry") is one array [2 ({h, c}), num_layers, batch, hidde
 """
 from __future__ import annotations
 
+import functools
 import math
 from typing import Any, Callable
 
@@ -61,47 +62,106 @@ class LSTMWeights(nn.Module):
     return w_ih, w_hh
 
 
+def gate_scale(hidden: int) -> jax.Array:
+  """[4 * hidden] per-column factors (0.5 for i, f, o; 1 for g) of the single-tanh gate trick.
+
+  sigmoid(a) = 0.5 * tanh(a / 2) + 0.5, so with the i, f, o columns of both weight matrices halved, one tanh over
+  all 4 * hidden pre-activations yields every gate (one fused elementwise pass instead of exp-based sigmoids).
+  """
+  half = jnp.full((hidden,), 0.5, jnp.float32)
+  return jnp.concatenate([half, half, jnp.ones((hidden,), jnp.float32), half])
+
+
+def _gates(t: jax.Array) -> tuple[jax.Array, jax.Array, jax.Array, jax.Array]:
+  """tanh of scaled pre-activations [..., 4H] -> gates i, f, g, o [..., H]."""
+  ti, tf, g, to = jnp.split(t, 4, axis=-1)
+  return 0.5 * ti + 0.5, 0.5 * tf + 0.5, g, 0.5 * to + 0.5
+
+
 def lstm_cell(gates_x: jax.Array, h: jax.Array, c: jax.Array, w_hh: jax.Array) -> tuple[jax.Array, jax.Array]:
-  """One bias-free LSTM update (PyTorch gate order i, f, g, o).
+  """One bias-free LSTM update (PyTorch gate order i, f, g, o), on `gate_scale`-scaled weights.
 
   Args:
-    gates_x: [batch, 4 * hidden] float32, the input projection x_t @ w_ih.
+    gates_x: [batch, 4 * hidden] float32 scaled input projection x_t @ (w_ih * gate_scale).
     h, c: [batch, hidden] float32 previous state.
-    w_hh: [hidden, 4 * hidden] recurrent weights (compute dtype).
+    w_hh: [hidden, 4 * hidden] scaled recurrent weights w_hh * gate_scale (compute dtype).
 
   Returns:
     (h, c) new state, [batch, hidden] float32 each.
   """
-  gates = gates_x + jnp.dot(h.astype(w_hh.dtype), w_hh, preferred_element_type=jnp.float32)
-  i, f, g, o = jnp.split(gates, 4, axis=-1)
-  c = jax.nn.sigmoid(f) * c + jax.nn.sigmoid(i) * jnp.tanh(g)
-  h = jax.nn.sigmoid(o) * jnp.tanh(c)
-  return h, c
+  t = jnp.tanh(gates_x + jnp.dot(h.astype(w_hh.dtype), w_hh, preferred_element_type=jnp.float32))
+  i, f, g, o = _gates(t)
+  c = f * c + i * g
+  return o * jnp.tanh(c), c
 
 
+def _scan_forward(gates_x, valid, h0, c0, w_hh, unroll, keep_residuals):
+  def body(carry, inputs):
+    h, c = carry
+    gx, m = inputs
+    t = jnp.tanh(gx + jnp.dot(h.astype(w_hh.dtype), w_hh, preferred_element_type=jnp.float32))
+    i, f, g, o = _gates(t)
+    c_new = f * c + i * g
+    tc = jnp.tanh(c_new)
+    h_new = o * tc
+    out = m * h_new
+    carry = (h + m * (h_new - h), c + m * (c_new - c))
+    return carry, ((out, t, tc, h, c) if keep_residuals else out)
+
+  return jax.lax.scan(body, (h0, c0), (gates_x, valid), unroll=unroll)[1]
+
+
+@functools.partial(jax.custom_vjp, nondiff_argnums=(5,))
 def run_lstm_layer(gates_x: jax.Array, valid: jax.Array, h0: jax.Array, c0: jax.Array, w_hh: jax.Array,
                    unroll: int = 1) -> jax.Array:
-  """Runs one LSTM layer over time with a scan; padded steps keep the carry and output zeros.
+  """Runs one LSTM layer over time; padded steps keep the carry and output zeros.
+
+  The backward pass is hand-written: a reverse scan computes only the pre-activation gradients (one
+  [batch, 4H] @ [4H, H] product per step) and the recurrent weight gradient is one GEMM over all steps.
 
   Args:
-    gates_x: [time, batch, 4 * hidden] float32 precomputed input projections.
-    valid: [time, batch, 1] bool, True on real frames.
+    gates_x: [time, batch, 4 * hidden] float32 precomputed scaled input projections.
+    valid: [time, batch, 1] float32, 1 on real frames and 0 on padding.
     h0, c0: [batch, hidden] float32 initial state.
-    w_hh: [hidden, 4 * hidden] recurrent weights.
+    w_hh: [hidden, 4 * hidden] scaled recurrent weights (see `gate_scale`).
     unroll: scan unroll factor.
 
   Returns:
     [time, batch, hidden] float32 hidden states (zeros on padded steps).
   """
+  return _scan_forward(gates_x, valid, h0, c0, w_hh, unroll, keep_residuals=False)
+
+
+def _run_lstm_layer_fwd(gates_x, valid, h0, c0, w_hh, unroll):
+  out, t, tc, h_prev, c_prev = _scan_forward(gates_x, valid, h0, c0, w_hh, unroll, keep_residuals=True)
+  return out, (valid, t, tc, h_prev, c_prev, w_hh)
+
+
+def _run_lstm_layer_bwd(unroll, residuals, d_out):
+  valid, t, tc, h_prev, c_prev, w_hh = residuals
+  w_t = w_hh.T
 
   def body(carry, inputs):
-    h, c = carry
-    gx, ok = inputs
-    h_new, c_new = lstm_cell(gx, h, c, w_hh)
-    return (jnp.where(ok, h_new, h), jnp.where(ok, c_new, c)), jnp.where(ok, h_new, 0.0)
+    dh, dc = carry
+    m, tt, tc_t, c_p, dy = inputs
+    i, f, g, o = _gates(tt)
+    dh_new = m * (dh + dy)
+    dc_new = m * dc + dh_new * o * (1.0 - tc_t * tc_t)
+    d_t = jnp.concatenate([0.5 * dc_new * g, 0.5 * dc_new * c_p, dc_new * i, 0.5 * dh_new * tc_t], axis=-1)
+    d_pre = d_t * (1.0 - tt * tt)
+    keep = 1.0 - m
+    dh_prev = jnp.dot(d_pre.astype(w_t.dtype), w_t, preferred_element_type=jnp.float32) + keep * dh
+    dc_prev = dc_new * f + keep * dc
+    return (dh_prev, dc_prev), d_pre
 
-  _, hs = jax.lax.scan(body, (h0, c0), (gates_x, valid), unroll=unroll)
-  return hs
+  zeros = jnp.zeros_like(h_prev[0])
+  (dh0, dc0), d_pre = jax.lax.scan(body, (zeros, zeros), (valid, t, tc, c_prev, d_out), reverse=True,
+                                   unroll=unroll)
+  d_w = jnp.einsum("tbh,tbk->hk", h_prev, d_pre).astype(w_hh.dtype)
+  return d_pre, jnp.zeros_like(valid), dh0, dc0, d_w
+
+
+run_lstm_layer.defvjp(_run_lstm_layer_fwd, _run_lstm_layer_bwd)
 
 
 class ListenerLSTM(nn.Module):

@@ -45,7 +45,7 @@ def _tree_select(pred, a, b):
 
 
 def make_train_step(task: tasks.Task, tx: optax.GradientTransformation, *, accumulate_steps: int = 1,
-                    compute_dtype: str = "float32"):
+                    compute_dtype: str = "float32", impl: str = "jit", mesh=None):
   """Pure `train_step(state, batch, rng) -> (state, metrics)`.
 
   With `accumulate_steps = k > 1` the batch is split into k micro-batches whose gradients are averaged by a
@@ -53,7 +53,14 @@ def make_train_step(task: tasks.Task, tx: optax.GradientTransformation, *, accum
   weight). `compute_dtype='bfloat16'` casts the parameters for the forward/backward pass while the master
   weights and optimiser state stay float32. The update is applied only when loss and gradients are finite;
   `metrics['finite']` tells the loop.
+
+  `impl='shard_map'` computes loss and gradients per device on its shard of the batch under `jax.shard_map` and
+  averages them with `lax.pmean` over the data axis (the modern form of a pmap loop); `impl='jit'` lets XLA
+  partition the global computation. They agree when every device's shard carries equal weight and the model is
+  deterministic (dropout draws differ: the per-device variant folds the device index into the rng).
   """
+  if impl not in ("jit", "shard_map"):
+    raise ValueError(f"config.step_impl={impl!r}: expected 'jit' or 'shard_map'")
   cdt = jnp.dtype(compute_dtype)
 
   def loss_fn(params, batch, rng):
@@ -63,8 +70,7 @@ def make_train_step(task: tasks.Task, tx: optax.GradientTransformation, *, accum
 
   grad_fn = jax.value_and_grad(loss_fn, has_aux=True)
 
-  def train_step(state: TrainState, batch, rng):
-    rng = jax.random.fold_in(rng, state.step)
+  def grads_and_metrics(params, batch, rng):
     if accumulate_steps == 1:
       (loss, aux), grads = grad_fn(state.params, batch, rng)
     else:
@@ -77,18 +83,36 @@ def make_train_step(task: tasks.Task, tx: optax.GradientTransformation, *, accum
 
       def body(carry, xs):
         i, mb = xs
-        (l, a), g = grad_fn(state.params, mb, jax.random.fold_in(rng, i))
+        (l, a), g = grad_fn(params, mb, jax.random.fold_in(rng, i))
         acc_g, acc_l, acc_a = carry
         return (jax.tree.map(jnp.add, acc_g, g), acc_l + l, jax.tree.map(jnp.add, acc_a, a)), None
 
-      zeros_g = jax.tree.map(jnp.zeros_like, state.params)
-      aux_shape = jax.eval_shape(lambda: grad_fn(state.params, jax.tree.map(lambda x: x[0], micro), rng)[0][1])
+      zeros_g = jax.tree.map(jnp.zeros_like, params)
+      aux_shape = jax.eval_shape(lambda: grad_fn(params, jax.tree.map(lambda x: x[0], micro), rng)[0][1])
       zeros_a = jax.tree.map(lambda s: jnp.zeros(s.shape, s.dtype), aux_shape)
       (grads, loss, aux), _ = jax.lax.scan(body, (zeros_g, jnp.zeros((), jnp.float32), zeros_a),
                                            (jnp.arange(k), micro))
       grads = jax.tree.map(lambda g: g / k, grads)
       loss = loss / k
       aux = jax.tree.map(lambda a: a / k, aux)
+    return loss, aux, grads
+
+  if impl == "shard_map":
+    from jax.sharding import PartitionSpec as P  # pylint: disable=g-import-not-at-top
+
+    def per_device(params, batch, rng):
+      rng = jax.random.fold_in(rng, jax.lax.axis_index(sharding.DATA_AXIS))
+      loss, aux, grads = grads_and_metrics(params, batch, rng)
+      return jax.lax.pmean((loss, aux, grads), sharding.DATA_AXIS)
+
+    compute = jax.shard_map(per_device, mesh=mesh, in_specs=(P(), P(sharding.DATA_AXIS), P()),
+                            out_specs=P(), check_vma=False)
+  else:
+    compute = grads_and_metrics
+
+  def train_step(state: TrainState, batch, rng):
+    rng = jax.random.fold_in(rng, state.step)
+    loss, aux, grads = compute(state.params, batch, rng)
     grads = jax.tree.map(lambda g, p: g.astype(p.dtype), grads, state.params)
     grad_norm = optax.global_norm(grads)
     finite = jnp.isfinite(loss) & jnp.isfinite(grad_norm)
@@ -208,7 +232,8 @@ class Setup:
     if config.batch_size % accumulate:
       raise ValueError(f"batch_size={config.batch_size} is not divisible by accumulate_steps={accumulate}")
     self.train_step = make_train_step(self.task, self.tx, accumulate_steps=accumulate,
-                                      compute_dtype=config.get("compute_dtype", "float32"))
+                                      compute_dtype=config.get("compute_dtype", "float32"),
+                                      impl=config.get("step_impl", "jit"), mesh=self.mesh)
     self.rng = jax.random.key(config.seed)
 
   def make_iterator(self):

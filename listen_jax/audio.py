@@ -1,11 +1,12 @@
 """Audio loading with validation, 45-d ViCo features per video frame, and log-mel spectrograms.
 
 Every feature row is computed over a Hann window centred on its video frame: frame i of a clip at `fps` is
-centred at time (i + 0.5) / fps, i.e. at sample position (i + 0.5) * sr / fps (sample n lies at time n / sr).
-The centre is rounded to the nearest sample per frame, so alignment is exact to half a sample at any sample
-rate and any frame rate (no truncated samples-per-frame drift, unlike the reference extractor). The signal is
-first cut to the clip duration num_frames / fps (later audio never leaks into the features) and zero padded at
-both ends, so the number of rows is always the requested frame count.
+centred at time (i + 0.5) / fps, i.e. at the fractional sample position (i + 0.5) * sr / fps (sample n lies at
+time n / sr). The continuous window cos^2(pi (t - centre) / width) is sampled at each frame's own sample
+offsets, so every window is centred exactly (not rounded to a sample) and is exactly `width` long, at any
+sample rate and any frame rate: no truncated samples-per-frame drift as in the reference extractor. The signal
+is first cut to the clip duration num_frames / fps (later audio never leaks into the features) and zero padded
+at both ends, so the number of rows is always the requested frame count.
 
 ViCo features (`vico_features`, [T, 45], the paper's recipe; columns in `FEATURE_NAMES` order):
   * mfcc_0..13: DCT-II (orthonormal) of the natural log of 40 HTK-mel band power densities (floored at
@@ -28,8 +29,8 @@ Log-mel (`log_mel`, [2T, n_mels]): 2 rows per video frame, centred at (i + 0.25)
 Hann window of 1 / fps clipped to [25, 40] ms, HTK-mel bands from 0 Hz to min(8 kHz, sr/2), natural log of the
 band power density floored at 1e-14 per Hz (silence gives log(1e-14) = -32.2).
 
-All computation is vectorised NumPy (float64 internally, float32 out): a 30 s clip at 44.1 kHz takes a few
-tens of milliseconds.
+All computation is vectorised NumPy (float64 internally, float32 out), with no loop over frames: a 30 s clip at
+44.1 kHz takes about 0.1 s for each of `vico_features` and `log_mel` on one CPU core.
 """
 from __future__ import annotations
 
@@ -97,10 +98,10 @@ def load_wav(path, *, expected_sr: int | None = None) -> tuple[np.ndarray, int]:
     raise FileNotFoundError(f"{path}: audio file not found")
   if os.path.isdir(path):
     raise AudioError(f"{path}: is a directory, not an audio file")
-  _check_riff_not_truncated(path)
   try:
+    _check_riff_not_truncated(path)
     data, sr = soundfile.read(path, dtype="float32", always_2d=True)
-  except (soundfile.LibsndfileError, RuntimeError, TypeError) as e:
+  except (soundfile.SoundFileError, RuntimeError, TypeError, OSError) as e:
     raise AudioError(f"{path}: unreadable audio file ({e})") from e
   num_samples, num_channels = data.shape
   if num_samples == 0:
@@ -173,12 +174,14 @@ def vico_features(samples, sr: int, fps: float, num_frames: int) -> np.ndarray:
     [T, 45] float32, columns in `FEATURE_NAMES` order. Finite for any finite input, silence included.
   """
   x = _check_samples(samples, sr, fps, num_frames)
-  win_len = max(int(round(2.0 * sr / fps)), int(np.ceil(_MIN_WINDOW_S * sr)))
+  sr, fps, num_frames = int(sr), float(fps), int(num_frames)
+  window_s = max(2.0 / fps, _MIN_WINDOW_S)
   centres = (np.arange(num_frames) + 0.5) * (sr / fps)
-  frames = _frame(x, centres, win_len, _clip_len(num_frames, sr, fps))  # [T, L]
-  window = _hann(win_len)
-  n_fft = _next_pow2(win_len)
-  psd = _power_density(frames * window, sr, n_fft, window)  # [T, n_fft/2+1] per Hz
+  frames, window = _hann_frames(x, centres, window_s * sr, _clip_len(num_frames, sr, fps))  # [T, L] each
+  n_fft = _next_pow2(frames.shape[1])
+  windowed = frames * window
+  w2_sum = np.sum(window**2, axis=1)  # [T]
+  psd = _power_density(windowed, sr, n_fft, w2_sum)  # [T, n_fft/2+1] per Hz
 
   fmax = min(_FMAX_HZ, sr / 2.0)
   mel = psd @ _mel_filterbank(sr, n_fft, _MFCC_MEL_BANDS, _MFCC_FMIN_HZ, fmax).T
@@ -186,8 +189,7 @@ def vico_features(samples, sr: int, fps: float, num_frames: int) -> np.ndarray:
   d_mfcc = _deltas(mfcc, _DELTA_WIDTH)
   dd_mfcc = _deltas(d_mfcc, _DELTA_WIDTH)
 
-  w2_sum = np.sum(window**2)
-  mean_square = np.sum((frames * window) ** 2, axis=1) / w2_sum
+  mean_square = np.sum(windowed**2, axis=1) / w2_sum
   energy = np.log(np.maximum(mean_square, _POWER_FLOOR))
   a_gain = _a_weighting_gain(np.fft.rfftfreq(n_fft, 1.0 / sr))
   a_mean_square = psd @ (a_gain * _one_sided_weights(n_fft)) * (sr / n_fft)  # Parseval
@@ -195,8 +197,8 @@ def vico_features(samples, sr: int, fps: float, num_frames: int) -> np.ndarray:
 
   negative = frames < -_ZERO_THRESHOLD  # near-zeros (and -0.0) count as positive, so silence never crosses
   crossings = negative[:, 1:] != negative[:, :-1]  # [T, L-1], a crossing between samples j and j+1
-  mid_window = 0.5 * (window[1:] + window[:-1])
-  zcr = (crossings @ mid_window) / np.sum(mid_window) * sr  # crossings per second
+  mid_window = 0.5 * (window[:, 1:] + window[:, :-1])
+  zcr = np.sum(crossings * mid_window, axis=1) / np.sum(mid_window, axis=1) * sr  # crossings per second
 
   out = np.concatenate([mfcc, d_mfcc, dd_mfcc, energy[:, None], zcr[:, None], loudness[:, None]], axis=1)
   return out.astype(np.float32)
@@ -219,15 +221,14 @@ def log_mel(samples, sr: int, fps: float, num_frames: int, n_mels: int = MEL_BIN
     [2T, n_mels] float32 natural-log band power densities per Hz (floored at log(1e-14)).
   """
   x = _check_samples(samples, sr, fps, num_frames)
+  sr, fps, num_frames = int(sr), float(fps), int(num_frames)
   if int(n_mels) != n_mels or n_mels < 1:
     raise AudioError(f"n_mels must be a positive integer, got {n_mels!r}")
   win_s = min(max(1.0 / fps, _MIN_WINDOW_S), _MEL_MAX_WINDOW_S)
-  win_len = int(round(win_s * sr))
   centres = (np.arange(2 * num_frames) + 0.5) * (sr / (2.0 * fps))
-  frames = _frame(x, centres, win_len, _clip_len(num_frames, sr, fps))
-  window = _hann(win_len)
-  n_fft = _next_pow2(win_len)
-  psd = _power_density(frames * window, sr, n_fft, window)
+  frames, window = _hann_frames(x, centres, win_s * sr, _clip_len(num_frames, sr, fps))
+  n_fft = _next_pow2(frames.shape[1])
+  psd = _power_density(frames * window, sr, n_fft, np.sum(window**2, axis=1))
   mel = psd @ _mel_filterbank(sr, n_fft, int(n_mels), 0.0, min(_FMAX_HZ, sr / 2.0)).T
   return np.log(np.maximum(mel, _DENSITY_FLOOR)).astype(np.float32)
 
@@ -260,35 +261,37 @@ def _clip_len(num_frames: int, sr: int, fps: float) -> int:
   return int(np.ceil(num_frames * sr / fps - 1e-9))
 
 
-def _frame(x: np.ndarray, centres: np.ndarray, win_len: int, clip_len: int) -> np.ndarray:
-  """Windows of `win_len` samples centred on fractional sample positions, zero padded outside the clip.
+def _hann_frames(
+    x: np.ndarray, centres: np.ndarray, width: float, clip_len: int
+) -> tuple[np.ndarray, np.ndarray]:
+  """Frames of the signal under Hann windows placed at fractional sample positions.
+
+  Frame f holds the samples n with |n - centres[f]| < width / 2, weighted by the continuous Hann window
+  cos^2(pi (n - centres[f]) / width) sampled at those n: the window is centred on the exact (sub-sample)
+  position and is exactly `width` samples wide, at any sample rate and frame rate. Samples outside
+  [0, clip_len) are zeros.
 
   Args:
-    x: [num_samples] float64.
-    centres: [F] centre positions in samples (frame f covers starts[f] .. starts[f] + win_len - 1 and its
-      midpoint starts[f] + (win_len - 1) / 2 is the nearest such point to centres[f]).
-    win_len: window length in samples.
-    clip_len: the clip's length in samples; `x` is cut or zero padded to it.
+    x: [num_samples] float64; cut or zero padded to `clip_len`.
+    centres: [F] window centres in samples (need not be integers).
+    width: window width in samples (need not be an integer).
+    clip_len: the clip's length in samples.
 
   Returns:
-    [F, win_len] float64 (a copy).
+    (frames [F, L], window [F, L]) float64, L = ceil(width); frames[f, j] is sample starts[f] + j.
   """
-  starts = np.round(centres - (win_len - 1) / 2.0).astype(np.int64)
+  num = int(np.ceil(width))
+  starts = np.floor(centres - width / 2.0).astype(np.int64) + 1  # first sample strictly inside
   if starts.size == 0:
-    return np.zeros((0, win_len))
+    return np.zeros((0, num)), np.zeros((0, num))
   pad_left = max(0, -int(starts.min()))
-  total = max(clip_len, int(starts.max()) + win_len) + pad_left
-  padded = np.zeros(total)
+  padded = np.zeros(max(clip_len, int(starts.max()) + num) + pad_left)
   kept = x[:clip_len]
   padded[pad_left : pad_left + kept.size] = kept
-  views = np.lib.stride_tricks.sliding_window_view(padded, win_len)
-  return views[starts + pad_left]
-
-
-@functools.lru_cache(maxsize=32)
-def _hann(n: int) -> np.ndarray:
-  """Periodic Hann window [n]."""
-  return 0.5 - 0.5 * np.cos(2.0 * np.pi * np.arange(n) / n)
+  frames = np.lib.stride_tricks.sliding_window_view(padded, num)[starts + pad_left]  # a copy
+  offsets = (starts - centres)[:, None] + np.arange(num)[None, :]  # [F, L] sample minus centre
+  window = np.where(np.abs(offsets) < width / 2.0, np.cos(np.pi * offsets / width) ** 2, 0.0)
+  return frames, window
 
 
 def _next_pow2(n: int) -> int:
@@ -302,14 +305,14 @@ def _one_sided_weights(n_fft: int) -> np.ndarray:
   return w
 
 
-def _power_density(windowed: np.ndarray, sr: int, n_fft: int, window: np.ndarray) -> np.ndarray:
+def _power_density(windowed: np.ndarray, sr: int, n_fft: int, w2_sum: np.ndarray) -> np.ndarray:
   """Power spectral density |rfft|^2 / (sr sum(w^2)) per Hz: [F, L] windowed frames -> [F, n_fft/2+1].
 
   Averaged over a band, it is independent of the sample rate, window length and FFT size (the same sound
   gives the same value); sum_k one_sided_weight_k * P_k * sr / n_fft is the window-weighted mean square.
   """
   spec = np.fft.rfft(windowed, n=n_fft, axis=1)
-  return (spec.real**2 + spec.imag**2) / (sr * np.sum(window**2))
+  return (spec.real**2 + spec.imag**2) / (sr * w2_sum[:, None])
 
 
 def _hz_to_mel(f):

@@ -191,7 +191,12 @@ _NOD_LENGTH_S = 0.45
 _SHAKE_LENGTH_S = 0.8
 _SMILE_LAG_S = 0.35
 _BACKCHANNEL_LAG_S = 0.35
-_NOD_AMPLITUDE = 0.08  # rad
+_NOD_AMPLITUDE = 0.1  # rad
+# Measurement / idiosyncratic noise (about a quarter of the response amplitudes).
+_SEM_NOISE = 0.08  # semantic channels (AR(1), rho 0.8)
+_EXP_NOISE = 0.015  # every expression component
+_ANGLE_NOISE = (0.01, 0.008, 0.005)  # rad, AR(1) rho 0.8
+_ANGLE_DRIFT = (0.008, 0.008, 0.005)  # rad, slow AR(1) rho 0.985
 _SHAKE_AMPLITUDE = 0.07  # rad
 
 
@@ -500,9 +505,12 @@ def add_listening(rng: np.random.Generator, motion: Motion, partner: SpeechFrame
   nod_len = _NOD_LENGTH_S * fps
   stress_w = reaction.stress_nod * rng.uniform(0.8, 1.2, partner.stress_frames.size)
   pause_w = reaction.pause_nod * rng.uniform(0.8, 1.2, partner.pause_frames.size)
-  drive = _bumps(t_frames, partner.stress_frames + lag - 0.5 * nod_len, nod_len, stress_w)
-  drive += _bumps(t_frames, partner.pause_frames + lag - 0.3 * nod_len, nod_len, pause_w)
+  stress_drive = _bumps(t_frames, partner.stress_frames + lag - 0.5 * nod_len, nod_len, stress_w)
+  drive = stress_drive + _bumps(t_frames, partner.pause_frames + lag - 0.3 * nod_len, nod_len, pause_w)
   motion.angle[:, PITCH] += _NOD_AMPLITUDE * person.nod_gain * np.tanh(1.3 * drive)
+  motion.sem[:, BROW] += 0.5 * np.tanh(stress_drive)  # engaged brow raise on the speaker's emphasis
+  engagement = np.tanh(stress_drive + (reaction.shake if reaction.shake else 0.0) * _bumps(
+      t_frames, partner.pause_frames + lag - 0.3 * nod_len, nod_len, 1.0))
   if reaction.shake:
     shake_len = _SHAKE_LENGTH_S * fps
     motion.angle[:, YAW] += _SHAKE_AMPLITUDE * np.tanh(_bumps(
@@ -511,35 +519,42 @@ def add_listening(rng: np.random.Generator, motion: Motion, partner: SpeechFrame
   motion.sem[:, SMILE] += reaction.smile_gain * _shift(partner_smile, smile_lag)
   if reaction.backchannel:
     bc = _bumps(t_frames, partner.pause_frames + _BACKCHANNEL_LAG_S * fps, 0.35 * fps, reaction.backchannel)
-    motion.sem[:, LIP] += 0.5 * bc
-    motion.sem[:, JAW] += 0.25 * bc
+    motion.sem[:, LIP] += 1.0 * bc
+    motion.sem[:, JAW] += 0.5 * bc
   weight = np.ones(t_frames) if listening is None else np.asarray(listening)
-  motion.sem += weight[:, None] * np.asarray(reaction.offsets)[None, :]
+  # Attitude / style expression, intensified while responding.
+  motion.sem += (weight * (1.0 + 0.6 * engagement))[:, None] * np.asarray(reaction.offsets)[None, :]
 
 
-def add_blinks(rng: np.random.Generator, motion: Motion, fps: float) -> None:
+def add_blinks(rng: np.random.Generator, motion: Motion, fps: float, amplitude: float = 1.0) -> None:
+  """Adds random eye blinks (0.2 s, about one every 3 s)."""
   t_frames = motion.sem.shape[0]
   n = rng.poisson(0.3 * t_frames / fps)
-  motion.sem[:, BLINK] += _bumps(t_frames, rng.uniform(0, t_frames, n), 0.2 * fps, 1.0)
+  motion.sem[:, BLINK] += _bumps(t_frames, rng.uniform(0, t_frames, n), 0.2 * fps, amplitude)
 
 
 def _loadings(num_exp: int) -> np.ndarray:
-  """[6, num_exp]: each semantic channel loads 1 on its primary component and weakly on two others."""
+  """[6, num_exp]: each semantic channel loads 1 on its primary component and weakly on four others."""
   w = np.zeros((len(CHANNELS), num_exp))
+  secondary = (0.5, -0.4, 0.3, -0.2)
   for c in range(len(CHANNELS)):
     w[c, c] = 1.0
-    w[c, len(CHANNELS) + 2 * c] = 0.35
-    w[c, len(CHANNELS) + 2 * c + 1] = -0.25
+    for j, v in enumerate(secondary):
+      w[c, len(CHANNELS) + len(secondary) * c + j] = v
   return w
 
 
-def render_vico(rng: np.random.Generator, motion: Motion, person: Person) -> tuple[np.ndarray, np.ndarray]:
-  """Motion + identity -> (dynamic [T, 73], static [T, 187]) float32 in ViCo layout, with measurement noise."""
+def render_vico(rng: np.random.Generator, motion: Motion, person: Person,
+                drift_scale: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
+  """Motion + identity -> (dynamic [T, 73], static [T, 187]) float32 in ViCo layout, with measurement noise.
+
+  `drift_scale` scales the slow head-pose drift (speakers move more than listeners).
+  """
   t_frames = motion.sem.shape[0]
-  sem = motion.sem + _ar1(rng, motion.sem.shape, 0.8, 0.15)
-  exp = person.exp_neutral + sem @ _loadings(64) + _ar1(rng, (t_frames, 64), 0.8, 0.05)
-  drift = _ar1(rng, (t_frames, 3), 0.985, [0.012, 0.015, 0.008])
-  angle = person.angle_neutral + motion.angle + drift + _ar1(rng, (t_frames, 3), 0.8, [0.012, 0.012, 0.006])
+  sem = motion.sem + _ar1(rng, motion.sem.shape, 0.8, _SEM_NOISE)
+  exp = person.exp_neutral + sem @ _loadings(64) + _ar1(rng, (t_frames, 64), 0.8, _EXP_NOISE)
+  drift = _ar1(rng, (t_frames, 3), 0.985, drift_scale * np.asarray(_ANGLE_DRIFT))
+  angle = person.angle_neutral + motion.angle + drift + _ar1(rng, (t_frames, 3), 0.8, _ANGLE_NOISE)
   dyn_angle = angle - person.angle_neutral
   trans = (person.trans_neutral + np.stack([0.3 * dyn_angle[:, YAW], -0.25 * dyn_angle[:, PITCH],
                                             0.1 * dyn_angle[:, PITCH]], axis=1)
@@ -553,13 +568,13 @@ def render_vico(rng: np.random.Generator, motion: Motion, person: Person) -> tup
   return dynamic, static
 
 
-def render_faceverse(rng: np.random.Generator, motion: Motion, person: Person) -> np.ndarray:
+def render_faceverse(rng: np.random.Generator, motion: Motion, person: Person, drift_scale: float = 1.0) -> np.ndarray:
   """Motion + identity -> float32 [T, 58] FaceVerse [exp 52 | rot 3 | trans 3], with measurement noise."""
   t_frames = motion.sem.shape[0]
-  sem = motion.sem + _ar1(rng, motion.sem.shape, 0.8, 0.15)
-  exp = person.exp_neutral + FACEVERSE_EXP_SCALE * (sem @ _loadings(52) + _ar1(rng, (t_frames, 52), 0.8, 0.05))
-  drift = _ar1(rng, (t_frames, 3), 0.985, [0.012, 0.015, 0.008])
-  rot = person.angle_neutral + motion.angle + drift + _ar1(rng, (t_frames, 3), 0.8, [0.012, 0.012, 0.006])
+  sem = motion.sem + _ar1(rng, motion.sem.shape, 0.8, _SEM_NOISE)
+  exp = person.exp_neutral + FACEVERSE_EXP_SCALE * (sem @ _loadings(52) + _ar1(rng, (t_frames, 52), 0.8, _EXP_NOISE))
+  drift = _ar1(rng, (t_frames, 3), 0.985, drift_scale * np.asarray(_ANGLE_DRIFT))
+  rot = person.angle_neutral + motion.angle + drift + _ar1(rng, (t_frames, 3), 0.8, _ANGLE_NOISE)
   dyn = rot - person.angle_neutral
   trans = (person.trans_neutral + np.stack([0.05 * dyn[:, YAW], -0.05 * dyn[:, PITCH], 0.02 * dyn[:, PITCH]], 1)
            + _ar1(rng, (t_frames, 3), 0.9, [0.002, 0.002, 0.005]))
@@ -577,7 +592,7 @@ _AU_WEIGHTS = np.array([
     [0.0, 0.0, 1.0, 0.0, 0.5, 1.0, 0.6, 0.0, 0.0, 0.6, 0.0, 0.0, 0.5, 0.0, 0.0],  # frown
     [0.0, 0.0, 0.0, 0.2, 0.5, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0],  # blink
 ])
-_AU_THRESHOLDS = np.array([0.35, 0.6, 0.4, 0.55, 0.45, 0.9, 0.6, 0.35, 0.9, 0.35, 0.35, 0.6, 0.8, 0.3, 0.8])
+_AU_THRESHOLDS = np.array([0.35, 0.6, 0.4, 0.55, 0.45, 0.9, 0.6, 0.35, 0.9, 0.35, 0.35, 0.6, 0.55, 0.3, 0.8])
 # Expression logits = [1, jaw, lip, smile, brow, frown, blink] @ _EXPR_WEIGHTS.
 # Order: neutral, happy, sad, surprise, fear, disgust, anger, contempt.
 _EXPR_WEIGHTS = np.array([
@@ -750,10 +765,10 @@ def make_vico(out_dir: str, num_clips: int, seed: int, *, fps: float = VICO_FPS,
     add_blinks(rng, spk_motion, fps)
     lst_motion = Motion.zeros(t_frames)
     add_listening(rng, lst_motion, sf, spk_motion.spontaneous_smile, ATTITUDE_REACTIONS[attitude], listener, fps)
-    add_blinks(rng, lst_motion, fps)
+    add_blinks(rng, lst_motion, fps, amplitude=0.4)
     uuid = uuids[i]
-    for role, person, motion in (("speaker", speaker, spk_motion), ("listener", listener, lst_motion)):
-      dynamic, static = render_vico(rng, motion, person)
+    for role, person, motion, drift in (("speaker", speaker, spk_motion, 2.0), ("listener", listener, lst_motion, 1.0)):
+      dynamic, static = render_vico(rng, motion, person, drift)
       coeff, transform = layouts.vico_to_bfm(dynamic, static, VICO_IMAGE_SIZE)
       write_mat(os.path.join(out_dir, "recons", f"{uuid}.{role}.mat"),
                 {"coeff": coeff.astype(np.float32), "transform_params": transform.astype(np.float32)})
@@ -896,7 +911,7 @@ def make_react(out_dir: str, num_clips: int, seed: int, *, fps: float = REACT_FP
         add_listening(rng, motions[p], sfs[q], motions[q].spontaneous_smile, person_styles[q].reaction,
                       persons[p], fps, listening=listening)
       for p in (0, 1):
-        fv = render_faceverse(rng, motions[p], persons[p])
+        fv = render_faceverse(rng, motions[p], persons[p], drift_scale=1.5)
         audio = voices[p] + crosstalk * voices[1 - p]
         base = os.path.join(out_dir, split)
         write_wav(os.path.join(base, "Audio_files", paths[p] + ".wav"), np.clip(audio, -1.0, 1.0),
@@ -952,9 +967,9 @@ def lagged_correlation(x: np.ndarray, y: np.ndarray, lag: int) -> float:
 
 
 def frame_energy(samples: np.ndarray, sample_rate: int, fps: float) -> np.ndarray:
-  """Mean square of the samples in each video frame: [floor(N * fps / sr)] float64."""
+  """Mean square of the samples in each video frame: [round(N * fps / sr)] float64."""
   hop = sample_rate / fps
-  n = int(np.floor(samples.shape[0] / hop))
-  edges = np.round(np.arange(n + 1) * hop).astype(int)
+  n = int(np.round(samples.shape[0] / hop))  # the wav holds round(T * sr / fps) samples
+  edges = np.minimum(np.round(np.arange(n + 1) * hop).astype(int), samples.shape[0])
   sq = np.concatenate([[0.0], np.cumsum(np.asarray(samples, np.float64) ** 2)])
   return (sq[edges[1:]] - sq[edges[:-1]]) / np.diff(edges)

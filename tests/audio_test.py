@@ -119,28 +119,29 @@ def test_burst_alignment(sr, fps):
     assert int(np.argmax(energy)) == k and int(np.argmax(loudness)) == k
     # Centred burst: both neighbours see the same share of it (sub-frame alignment). Smooth envelopes: a
     # rectangular edge under a neighbour's window edge adds phase-dependent power.
-    assert abs(energy[k - 1] - energy[k + 1]) < 0.05, (energy[k - 1], energy[k + 1])
+    assert abs(energy[k - 1] - energy[k + 1]) < 0.01, (energy[k - 1], energy[k + 1])
     assert energy[k] - energy[k - 1] > 1.0
     # Log-mel: a burst centred on the second half-frame row of frame k peaks there.
     y = tone_burst(sr, fps, num_frames, (k + 0.75) / fps, 0.5 / fps, freq=1000.0, smooth=True)
     total = np.log(np.exp(audio.log_mel(y, sr, fps, num_frames).astype(np.float64)).sum(axis=1))
     assert int(np.argmax(total)) == 2 * k + 1
-    assert abs(total[2 * k] - total[2 * k + 2]) < 0.1, (total[2 * k], total[2 * k + 2])
+    assert abs(total[2 * k] - total[2 * k + 2]) < 0.01, (total[2 * k], total[2 * k + 2])
     assert total[2 * k + 1] - total[2 * k] > 1.0
 
 
 @pytest.mark.parametrize("sr,fps", RATES + [(16000, 29.97)])
-def test_frames_are_centred_on_the_video_frame_centres(sr, fps):
-  # On a ramp x[n] = n, each window's midpoint value is its centre sample: within half a sample of the exact
-  # centre (i + 0.5) * sr / fps for every frame, however long the clip.
-  num_frames = int(600 * fps)  # 10 minutes
+def test_windows_are_centred_on_the_video_frame_centres(sr, fps):
+  # On a ramp x[n] = n the window-weighted mean of each frame is its window's centroid: it must equal the exact
+  # (fractional) centre (i + 0.5) * sr / fps of every frame, however long the clip.
+  num_frames = int(600 * fps)  # 10 minutes; check a sample of its frames
   x = np.arange(int(np.ceil(num_frames * sr / fps)), dtype=np.float64)
-  centres = (np.arange(num_frames) + 0.5) * sr / fps
-  for win_len in (2 * int(sr / fps), 2 * int(sr / fps) + 1):
-    frames = audio._frame(x, centres, win_len, x.size)
-    midpoint = 0.5 * (frames[:, (win_len - 1) // 2] + frames[:, win_len // 2])
+  centres = (np.r_[0:5, 5:num_frames:97, num_frames - 5 : num_frames] + 0.5) * sr / fps
+  for width in (2 * sr / fps, 0.025 * sr, 1000.0):
+    frames, window = audio._hann_frames(x, centres, width, x.size)
+    centroid = np.sum(frames * window, axis=1) / np.sum(window, axis=1)
     inner = slice(2, -2)  # the edge windows reach into the zero padding
-    assert np.abs(midpoint[inner] - centres[inner]).max() <= 0.5 + 1e-9
+    np.testing.assert_allclose(centroid[inner], centres[inner], atol=1e-6 * sr / fps)
+    np.testing.assert_allclose(np.sum(window, axis=1), width / 2, rtol=1e-3)  # full Hann mass, any offset
 
 
 def test_signed_zero_silence_has_no_crossings():
@@ -199,7 +200,8 @@ def test_features_agree_across_sample_rates():
   assert voiced.mean() > 0.4
   np.testing.assert_allclose(lo[voiced, :14], hi[voiced, :14], atol=0.05 * lo[voiced, :14].std())
   np.testing.assert_allclose(lo[voiced, 42], hi[voiced, 42], atol=0.01)  # energy
-  np.testing.assert_allclose(lo[voiced, 43], hi[voiced, 43], rtol=0.02)  # zcr
+  zcr_rel = np.abs(lo[voiced, 43] / hi[voiced, 43] - 1)  # 16 kHz sampling misses some crossings near 7 kHz
+  assert np.median(zcr_rel) < 0.01 and zcr_rel.max() < 0.1, zcr_rel
   np.testing.assert_allclose(lo[voiced, 44], hi[voiced, 44], atol=0.05)  # loudness
   lo_mel, hi_mel = audio.log_mel(lo_x, 16000, fps, num_frames), audio.log_mel(hi_x, 44100, fps, num_frames)
   loud = lo_mel.mean(axis=1) > -20

@@ -56,7 +56,11 @@ class Builder(tfds.core.GeneratorBasedBuilder):
 
   VERSION = tfds.core.Version("1.0.0")
   RELEASE_NOTES = {"1.0.0": "Initial release: mirrored items, log-mel speaker audio, emotion neighbours."}
-  BUILDER_CONFIGS = [ReactConfig(name="default", description="Whole clips at 25 fps, mirrored (N = 2M).")]
+  BUILDER_CONFIGS = [
+      ReactConfig(name="default", description="Whole clips at 25 fps, mirrored (N = 2M)."),
+      ReactConfig(name="max750", max_frames=750,
+                  description="Clips cut to their first 750 frames, as the REACT 2023 evaluation does."),
+  ]
   DEFAULT_BUILDER_CONFIG_NAME = "default"
   MANUAL_DOWNLOAD_INSTRUCTIONS = """\
   Place the REACT 2023 challenge data in `manual_dir` (the baseline_react2023 `data/` folder):

@@ -217,6 +217,7 @@ class _Meta:
   indices: np.ndarray  # [n] int64, the `index` feature
   lengths: np.ndarray  # [n] int64, video frames
   neighbours: tuple[np.ndarray, ...] | None  # per position: neighbour positions (REACT only)
+  order: np.ndarray  # [n] int64, positions sorted by `index`
 
 
 class ClipSource:
@@ -278,12 +279,12 @@ class ClipSource:
   @property
   def order(self) -> np.ndarray:
     """[n] int64: positions sorted by `index` (array_record returns key-hash order)."""
-    return np.argsort(self.meta.indices, kind="stable")
+    return self.meta.order
 
   def position_of(self, index: int) -> int:
     """The position of the example whose `index` feature is `index`."""
-    pos = int(np.searchsorted(self.meta.indices[self.order], index))
-    order = self.order
+    order = self.meta.order
+    pos = int(np.searchsorted(self.meta.indices[order], index))
     if pos >= len(order) or self.meta.indices[order[pos]] != index:
       raise KeyError(f"{self.name}: no example with index {index}")
     return int(order[pos])
@@ -346,9 +347,9 @@ def _scan(source: ClipSource) -> _Meta:
   unique, counts = np.unique(indices, return_counts=True)
   if np.any(counts > 1):
     raise ValueError(f"{source.name}: duplicate 'index' values {unique[counts > 1][:10].tolist()}")
+  order = np.argsort(indices, kind="stable")
   neighbours = None
   if source.kind == "react":
-    order = np.argsort(indices, kind="stable")
     sorted_indices = indices[order]
     neighbours = []
     for pos, wanted in enumerate(neighbour_indices):
@@ -359,7 +360,7 @@ def _scan(source: ClipSource) -> _Meta:
                          "that are not in this split")
       neighbours.append(order[at].astype(np.int64))
     neighbours = tuple(neighbours)
-  return _Meta(indices=indices, lengths=lengths, neighbours=neighbours)
+  return _Meta(indices=indices, lengths=lengths, neighbours=neighbours, order=order)
 
 
 def open_split(data_dir: str, dataset: str, split: str, *,
@@ -492,39 +493,49 @@ class _ClipLoader:
     return clip
 
 
-def _put(dst: np.ndarray, src: np.ndarray, start: int, length: int, rate: int) -> None:
-  dst[:length * rate] = src[start * rate:(start + length) * rate]
+@dataclasses.dataclass(frozen=True)
+class _WindowRef:
+  """A window to assemble: clip position, first frame, valid frames, neighbour positions (REACT)."""
+
+  position: int
+  start: int
+  length: int
+  neighbours: np.ndarray | None = None
 
 
-def _make_example(loader: _ClipLoader, position: int, start: int, length: int, window: int,
-                  neighbour_positions: np.ndarray | None, num_slots: int) -> dict[str, np.ndarray]:
-  """One padded window [start, start + length) of the clip at `position`, as a dict of fixed-shape arrays."""
+def _assemble(loader: _ClipLoader, refs: Sequence[_WindowRef], window: int,
+              num_slots: int) -> dict[str, np.ndarray]:
+  """Copies the windows `refs` into zero-padded [len(refs), window * rate, D] arrays (one batch)."""
   source, spec = loader.source, loader.spec
-  clip = loader.clip(position)
+  b = len(refs)
+  clips = [loader.clip(r.position) for r in refs]
   out = {}
   for track in spec.tracks:
-    src = clip[track.key]
-    dst = np.zeros((window * track.rate, src.shape[1]), np.float32)
-    _put(dst, src, start, length, track.rate)
+    rate = track.rate
+    dst = np.zeros((b, window * rate, clips[0][track.key].shape[1]), np.float32)
+    for row, (ref, clip) in enumerate(zip(refs, clips)):
+      dst[row, :ref.length * rate] = clip[track.key][ref.start * rate:(ref.start + ref.length) * rate]
     out[track.key] = dst
   if spec.attitude:
-    out["attitude"] = clip["attitude"]
-  out["lengths"] = np.int32(length)
-  out["clip_index"] = np.int32(source.meta.indices[position])
+    out["attitude"] = np.array([clip["attitude"] for clip in clips], np.int32)
+  out["lengths"] = np.array([r.length for r in refs], np.int32)
+  out["clip_index"] = source.meta.indices[[r.position for r in refs]].astype(np.int32)
   if spec.self_neighbour:
-    out["neighbour_3dmm"] = out["listener_3dmm"][None].copy()
-    out["neighbour_mask"] = np.ones([1], np.float32)
+    out["neighbour_3dmm"] = out["listener_3dmm"][:, None].copy()
+    out["neighbour_mask"] = np.ones([b, 1], np.float32)
   elif spec.neighbour_tracks:
-    mask = np.zeros([num_slots], np.float32)
+    mask = np.zeros([b, num_slots], np.float32)
     for key, track_key in spec.neighbour_tracks:
-      out[key] = np.zeros((num_slots, window, clip[track_key].shape[1]), np.float32)
-    for slot, q in enumerate(neighbour_positions):
-      if source.meta.lengths[q] < start + length:
-        continue  # the neighbour does not cover this window: leave it masked out
-      neighbour = loader.clip(int(q))
-      for key, track_key in spec.neighbour_tracks:
-        _put(out[key][slot], neighbour[track_key], start, length, 1)
-      mask[slot] = 1
+      out[key] = np.zeros((b, num_slots, window, clips[0][track_key].shape[1]), np.float32)
+    for row, ref in enumerate(refs):
+      end = ref.start + ref.length
+      for slot, q in enumerate(ref.neighbours[:num_slots]):
+        if source.meta.lengths[q] < end:
+          continue  # the neighbour does not cover this window: leave it masked out
+        neighbour = loader.clip(int(q))
+        for key, track_key in spec.neighbour_tracks:
+          out[key][row, slot, :ref.length] = neighbour[track_key][ref.start:end]
+        mask[row, slot] = 1
     out["neighbour_mask"] = mask
   return out
 
@@ -587,7 +598,7 @@ class _WindowMaker(grain.transforms.MapWithIndex):
     self.num_neighbours, self.seed = num_neighbours, seed
     self.process_index, self.process_count = process_index, process_count
 
-  def map_with_index(self, local_index: int, window_id: int) -> dict[str, np.ndarray]:
+  def map_with_index(self, local_index: int, window_id: int) -> _WindowRef:
     position, start, length = (int(v) for v in self.table[window_id])
     neighbours = None
     if self.loader.spec.neighbour_tracks and not self.loader.spec.self_neighbour:
@@ -597,7 +608,17 @@ class _WindowMaker(grain.transforms.MapWithIndex):
         epoch = (self.process_index + local_index * self.process_count) // len(self.table)
         rng = np.random.default_rng([self.seed % 2**32, epoch, window_id])
         neighbours = neighbours[np.sort(rng.choice(len(neighbours), self.num_neighbours, replace=False))]
-    return _make_example(self.loader, position, start, length, self.window, neighbours, self.num_neighbours)
+    return _WindowRef(position, start, length, neighbours)
+
+
+class _BatchAssembler:
+  """grain `batch_fn`: a list of `_WindowRef` -> one batch dict of fixed-shape arrays."""
+
+  def __init__(self, loader: _ClipLoader, window: int, num_slots: int):
+    self.loader, self.window, self.num_slots = loader, window, num_slots
+
+  def __call__(self, refs: Sequence[_WindowRef]) -> dict[str, np.ndarray]:
+    return _assemble(self.loader, refs, self.window, self.num_slots)
 
 
 def make_train_iterator(source: ClipSource, *, data_format: str, window: int, stride: int,
@@ -650,10 +671,11 @@ def make_train_iterator(source: ClipSource, *, data_format: str, window: int, st
   if num_epochs is not None and len(table) * num_epochs < global_batch_size:
     raise ValueError(f"{source.name}: {len(table)} windows x {num_epochs} epochs cannot fill one global batch of "
                      f"{global_batch_size}")
-  maker = _WindowMaker(_ClipLoader(source, spec, cache_bytes), table, window, num_neighbours, seed,
-                       process_index, process_count)
+  loader = _ClipLoader(source, spec, cache_bytes)
+  maker = _WindowMaker(loader, table, window, num_neighbours, seed, process_index, process_count)
   ds = grain.MapDataset.range(len(table)).seed(seed).shuffle().repeat(num_epochs)
-  ds = ds[process_index::process_count].map_with_index(maker).batch(local_batch, drop_remainder=True)
+  ds = ds[process_index::process_count].map_with_index(maker)
+  ds = ds.batch(local_batch, drop_remainder=True, batch_fn=_BatchAssembler(loader, window, num_neighbours))
   it = ds.to_iter_dataset()
   if worker_count > 0:
     it = it.mp_prefetch(grain.MultiprocessingOptions(num_workers=worker_count))
@@ -662,10 +684,6 @@ def make_train_iterator(source: ClipSource, *, data_format: str, window: int, st
 
 # ------------------------------------------------------------------------------------------------------------
 # Whole clips (evaluation / generation).
-
-
-def _stack(examples: Sequence[Mapping[str, np.ndarray]]) -> dict[str, np.ndarray]:
-  return {k: np.stack([e[k] for e in examples]) for k in examples[0]}
 
 
 def iterate_clips(source: ClipSource, *, data_format: str, batch_size: int, pad_to: int | None = None,
@@ -710,14 +728,13 @@ def iterate_clips(source: ClipSource, *, data_format: str, batch_size: int, pad_
       time = int(pad_to)
     else:
       time = -(-longest // pad_multiple) * pad_multiple
-    examples = []
-    for pos in chunk:
-      neighbours = None
-      if spec.neighbour_tracks and not spec.self_neighbour:
-        neighbours = source.meta.neighbours[pos][:num_neighbours]
-      examples.append(_make_example(loader, int(pos), 0, int(lengths[pos]), time, neighbours, num_neighbours))
-    if pad_batch and len(examples) < batch_size:
-      empty = {k: np.zeros_like(v) for k, v in examples[0].items()}
-      empty["clip_index"] = np.int32(-1)
-      examples += [empty] * (batch_size - len(examples))
-    yield _stack(examples), chunk
+    react_neighbours = spec.neighbour_tracks and not spec.self_neighbour
+    refs = [_WindowRef(int(pos), 0, int(lengths[pos]), source.meta.neighbours[pos] if react_neighbours else None)
+            for pos in chunk]
+    batch = _assemble(loader, refs, time, num_neighbours)
+    if pad_batch and len(refs) < batch_size:
+      extra = batch_size - len(refs)
+      for k, v in batch.items():
+        fill = np.full((extra, *v.shape[1:]), -1 if k == "clip_index" else 0, v.dtype)
+        batch[k] = np.concatenate([v, fill])
+    yield batch, chunk

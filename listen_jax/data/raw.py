@@ -348,6 +348,9 @@ def read_vico_csv(path, split: str | None = None) -> list[VicoRow]:
     if not uuid:
       raise DataError(f"{path}: line {line}: empty uuid")
     row_split = split if split is not None else VICO_SPLIT_ALIASES.get(r["split"].lower())
+    if split is not None and r.get("split") and VICO_SPLIT_ALIASES.get(r["split"].lower()) != split:
+      raise DataError(f"{path}: line {line}: clip {uuid}: split column says {r['split']!r} but the file is the "
+                      f"{split!r} csv")
     if row_split is None:
       raise DataError(f"{path}: line {line}: clip {uuid}: unknown split {r['split']!r} "
                       f"(expected one of {sorted(VICO_SPLIT_ALIASES)})")

@@ -221,6 +221,12 @@ class ListenerLSTM(nn.Module):
     x = jnp.concatenate([audio, speaker], axis=-1)
     return jnp.tanh(self.fusion(self.input_norm(x)))
 
+  def _scaled_weights(self, layer: int) -> tuple[jax.Array, jax.Array]:
+    """Layer weights with the i, f, o columns halved (`gate_scale`), cast to the compute dtype."""
+    w_ih, w_hh = self.lstm[layer]()
+    scale = gate_scale(self.hidden)
+    return (w_ih * scale).astype(self.dtype), (w_hh * scale).astype(self.dtype)
+
   def initial_carry(self, init: jax.Array, attitude: jax.Array | None = None) -> jax.Array:
     """LSTM state from the listener's first frame.
 
@@ -262,20 +268,21 @@ class ListenerLSTM(nn.Module):
     self._check(audio, speaker)
     batch, time = audio.shape[:2]
     carry = self.initial_carry(init, attitude)
-    valid = jnp.arange(time)[:, None] < jnp.asarray(lengths)[None, :]  # [time, batch]
-    valid = valid[..., None]
+    valid = (jnp.arange(time)[:, None] < jnp.asarray(lengths)[None, :]).astype(jnp.float32)[..., None]
     # Time-major fused input for all steps at once (hoisted out of the recurrence).
     x = self._fuse(jnp.swapaxes(audio, 0, 1), jnp.swapaxes(speaker, 0, 1))  # [time, batch, fusion]
     use_dropout = not deterministic and self.dropout > 0.0
-    for k, layer in enumerate(self.lstm):
-      w_ih, w_hh = layer()
+    for k in range(self.num_layers):
+      w_ih, w_hh = self._scaled_weights(k)
       if k > 0 and use_dropout:
-        keep = jax.random.bernoulli(self.make_rng("dropout"), 1.0 - self.dropout, x.shape)  # per-step masks
+        # One mask per (step, stream, unit): every time step draws its own dropout pattern.
+        keep = jax.random.bernoulli(self.make_rng("dropout"), 1.0 - self.dropout, x.shape)
         x = jnp.where(keep, x / (1.0 - self.dropout), 0.0)
-      gates_x = jnp.dot(x.astype(self.dtype), w_ih.astype(self.dtype), preferred_element_type=jnp.float32)
-      x = run_lstm_layer(gates_x, valid, carry[0, k], carry[1, k], w_hh.astype(self.dtype), self.scan_unroll)
-    out = self.head(jnp.swapaxes(x, 0, 1))  # [batch, time, 73]
-    return jnp.where(jnp.swapaxes(valid, 0, 1), out, 0.0).astype(jnp.float32)
+      # Input projection of all steps in one GEMM, outside the recurrence.
+      gates_x = jnp.dot(x.astype(self.dtype), w_ih, preferred_element_type=jnp.float32)
+      x = run_lstm_layer(gates_x, valid, carry[0, k], carry[1, k], w_hh, self.scan_unroll)
+    out = self.head(jnp.swapaxes(x, 0, 1)).astype(jnp.float32)  # [batch, time, 73]
+    return out * jnp.swapaxes(valid, 0, 1)
 
   # -- one frame -----------------------------------------------------------------------------------------------
 
@@ -293,10 +300,10 @@ class ListenerLSTM(nn.Module):
     self._check(audio_t, speaker_t)
     x = self._fuse(audio_t, speaker_t)
     hs, cs = [], []
-    for k, layer in enumerate(self.lstm):
-      w_ih, w_hh = layer()
-      gates_x = jnp.dot(x.astype(self.dtype), w_ih.astype(self.dtype), preferred_element_type=jnp.float32)
-      h, c = lstm_cell(gates_x, carry[0, k], carry[1, k], w_hh.astype(self.dtype))
+    for k in range(self.num_layers):
+      w_ih, w_hh = self._scaled_weights(k)
+      gates_x = jnp.dot(x.astype(self.dtype), w_ih, preferred_element_type=jnp.float32)
+      h, c = lstm_cell(gates_x, carry[0, k], carry[1, k], w_hh)
       hs.append(h)
       cs.append(c)
       x = h

@@ -1,0 +1,499 @@
+"""ReactFace (arXiv 2305.15748): an online, causal transformer VAE generating multiple appropriate listener reactions.
+
+Inputs per clip: speaker log-mel audio [B, 2T, F] (two audio frames per video frame), speaker 3DMM [B, T, D] and,
+when the data has it, speaker emotion [B, T, E]. Outputs: listener 3DMM [B, T, D] (and emotion [B, T, E]) in the
+same (z-scored) space as the inputs, one sample per noise draw.
+
+Architecture (d = feature_dim, H = num_heads, w = window, p = period, every bias below is `floor_step_bias`):
+
+* Speaker encoder (`SpeakerEncoder`), causal at video-frame resolution:
+  - audio: causal Conv1D over `audio_context` log-mel frames -> ReLU -> Dense(d) -> LayerNorm, giving A [B, 2T, d]
+    (audio frame a depends on frames a-audio_context+1..a);
+  - motion: Dense(d)(concat(3DMM, emotion)) + periodic sinusoid (position t mod p), then `speaker_layers`
+    `DecoderBlock`s: causal self-attention (k = 1 bias) and cross-attention onto A (k = 2 bias anchored at audio
+    frame 2t+1, so frame t hears its own audio and nothing later). Output: speaker motion features M [B, T, d];
+  - auxiliary head: per-frame Dense(d) -> ReLU -> Dense(D) (zero-initialised) reconstructing the speaker 3DMM.
+  Encoding a whole clip equals encoding any prefix of it (`stream` encodes window by window over a buffer).
+
+* Window loop (`ReactionWindow`, one call per window of w frames, `nn.scan` offline, a plain call online). For
+  window i (frames [iw, iw+w)) the carry holds the reactions generated for window i-1 and z_prev:
+  - interaction VAE: past reactions (window i-1, zeros for i = 0) -> Dense(d) + periodic sinusoid at their frames
+    -> VIM: `DecoderBlock` cross-attending the speaker audio features of window i-1 (k = 2 bias)
+    -> MIM: `DecoderBlock` cross-attending the speaker motion features of window i-1 (k = 1 bias)
+    -> `vae_layers` `EncoderBlock`s over [mu_token, logvar_token, tokens] -> Dense heads: mu, logvar [B, L].
+    Speaker features of window i-1 are zeros for i = 0. So the latent of window i depends only on speaker frames
+    before iw (and on past generated reactions), never on the window it generates.
+  - sampling z* = mu + exp(logvar / 2) * noise, momentum z = a * z_prev + (1 - a) * z* (z_prev := z* for i = 0,
+    equivalent to the reference's single latent token), then w latents interpolated z_prev -> z with
+    align_corners=False weights lambda_n = clip((n + 0.5) * 2 / w - 0.5, 0, 1), projected to d.
+  - reaction decoder: sinusoidal queries at WITHIN-WINDOW positions 0..w-1 (the same offline and online)
+    -> `decoder_latent_layers` `DecoderBlock`s (causal self-attention, unmasked cross-attention onto the latents)
+    -> `DecoderBlock` onto the speaker audio features of window i (k = 2 bias: frame t hears audio <= 2t+1)
+    -> `DecoderBlock` onto the speaker motion features of window i (k = 1 bias: frame t sees frames <= t)
+    -> Dense(D) 3DMM head; emotion head Dense(d) -> ReLU -> Dense(E) on concat(3DMM, hidden), with sigmoid (15 AU),
+    tanh (2 VA) and softmax (8 expression) groups when E = 25 (REACT layout), linear otherwise.
+
+Strict causality: every output at frame t depends only on speaker audio frames <= 2t+1 and speaker motion/emotion
+frames <= t. Clips of any length T are padded at the end to a multiple of w and trimmed (causality makes the
+padding invisible to earlier frames).
+
+Online == offline: `step` processes one window with the state in a carry (see `init_carry`). The speaker encoder
+keeps right-aligned buffers of each self-attention layer's past inputs and of the audio features (a KV cache over
+`max_len` frames), so streaming equals the offline call exactly while the clip has at most `max_len` frames; past
+that, the encoder attends to the last `max_len` frames (a sliding context). The window cell is the very same
+module (same parameters, same code path) in both modes.
+
+Noise: pass `noise` [B, num_windows, latent_dim] (or [S, B, num_windows, latent_dim] with `num_samples=S`), or
+give a 'sample' rng. Dropout uses the 'dropout' rng when `deterministic=False`.
+"""
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from listen_jax import layouts
+from listen_jax.models import attention
+
+
+def sinusoid_table(num_positions: int, dim: int) -> np.ndarray:
+  """Standard transformer sinusoid [num_positions, dim] float32: pe[t, 2k] = sin(t w_k), pe[t, 2k+1] = cos(t w_k)."""
+  pos = np.arange(num_positions, dtype=np.float64)[:, None]
+  freq = np.exp(-np.arange(0, dim, 2, dtype=np.float64) * (math.log(10000.0) / dim))
+  pe = np.zeros((num_positions, dim), np.float64)
+  pe[:, 0::2] = np.sin(pos * freq)
+  pe[:, 1::2] = np.cos(pos * freq)[:, : dim // 2]
+  return pe.astype(np.float32)
+
+
+def interpolation_weights(window: int) -> np.ndarray:
+  """Linear-interpolation weights on the new latent, [window] float32 (torch `interpolate`, align_corners=False)."""
+  n = np.arange(window, dtype=np.float64)
+  return np.clip((n + 0.5) * 2.0 / window - 0.5, 0.0, 1.0).astype(np.float32)
+
+
+def _bias(num_heads: int, q_len: int, k_len: int, period: int, slopes: str, *, k: int = 1, q_offset: int = 0,
+          include_current_frame: bool = True) -> jax.Array:
+  """Per-head bias [H, q_len, k_len]: slopes (in-graph) x the cached NumPy floor-step table (8x smaller constant)."""
+  steps = attention.floor_step_bias(1, q_len, k_len, period, slopes="ones", k=k, q_offset=q_offset,
+                                    include_current_frame=include_current_frame)
+  return jnp.asarray(attention.head_slopes(num_heads, slopes))[:, None, None] * jnp.asarray(steps)
+
+
+def _periodic_encoding(positions: jax.Array | np.ndarray, period: int, dim: int):
+  """Sinusoid evaluated at (position mod period): [n] int -> [n, dim] float32."""
+  table = sinusoid_table(period, dim)
+  if isinstance(positions, np.ndarray):
+    return jnp.asarray(table[positions % period])
+  return jnp.take(jnp.asarray(table), positions % period, axis=0)
+
+
+def init_speaker_cache(batch_size: int, max_len: int, audio_dim: int, *, feature_dim: int, num_layers: int,
+                       audio_context: int) -> dict[str, jax.Array]:
+  """Empty `SpeakerEncoder.stream` cache for `max_len` frames of context (right-aligned buffers).
+
+  Returns:
+    dict(audio_tail [B, audio_context - 1, F] last raw log-mel frames, audio [B, 2 max_len, d] audio features,
+    inputs [num_layers, B, max_len, d] past inputs of each self-attention layer).
+  """
+  return {
+      "audio_tail": jnp.zeros((batch_size, audio_context - 1, audio_dim), jnp.float32),
+      "audio": jnp.zeros((batch_size, 2 * max_len, feature_dim), jnp.float32),
+      "inputs": jnp.zeros((num_layers, batch_size, max_len, feature_dim), jnp.float32),
+  }
+
+
+class SpeakerEncoder(nn.Module):
+  """Causal speaker encoder: audio features A [B, 2T, d], motion features M [B, T, d], speaker-3DMM reconstruction.
+
+  See the module docstring. `__call__` encodes a whole clip; `stream` encodes one window given the cache of past
+  frames (`init_speaker_cache`) and equals `__call__` on every prefix of at most `max_len` frames.
+  """
+
+  feature_dim: int
+  num_heads: int
+  ffn_dim: int
+  period: int
+  motion_dim: int
+  num_layers: int = 2
+  audio_context: int = 5
+  slopes: str = "alibi"
+  dropout: float = 0.1
+  include_current_frame: bool = True
+
+  def setup(self):
+    self.audio_conv = nn.Conv(self.feature_dim, (self.audio_context,), padding="VALID")
+    self.audio_dense = nn.Dense(self.feature_dim)
+    self.audio_norm = nn.LayerNorm(epsilon=1e-5)
+    self.motion_embed = nn.Dense(self.feature_dim)
+    self.blocks = [_decoder_block(self) for _ in range(self.num_layers)]
+    self.recon_hidden = nn.Dense(self.feature_dim)
+    self.recon_out = nn.Dense(self.motion_dim, kernel_init=nn.initializers.zeros)
+
+  def encode_audio(self, audio_with_context: jax.Array) -> jax.Array:
+    """[B, A + audio_context - 1, F] log-mel (left context first) -> [B, A, d]."""
+    h = nn.relu(self.audio_conv(audio_with_context))
+    return self.audio_norm(self.audio_dense(h))
+
+  def embed_motion(self, motion: jax.Array, emotion: jax.Array | None, positions) -> jax.Array:
+    x = motion if emotion is None else jnp.concatenate([motion, emotion.astype(motion.dtype)], axis=-1)
+    return self.motion_embed(x) + _periodic_encoding(positions, self.period, self.feature_dim)
+
+  def __call__(self, audio: jax.Array, motion: jax.Array, emotion: jax.Array | None, *,
+               deterministic: bool = True) -> dict[str, jax.Array]:
+    """Encodes a whole clip.
+
+    Args:
+      audio: [B, 2T, F] log-mel.
+      motion: [B, T, D] speaker 3DMM.
+      emotion: [B, T, E] speaker emotion or None.
+      deterministic: disables dropout.
+
+    Returns:
+      dict(audio [B, 2T, d], motion [B, T, d], recon [B, T, D]).
+    """
+    t = motion.shape[1]
+    pad = jnp.zeros(audio.shape[:1] + (self.audio_context - 1,) + audio.shape[2:], audio.dtype)
+    feats = self.encode_audio(jnp.concatenate([pad, audio], axis=1))
+    x = self.embed_motion(motion, emotion, np.arange(t))
+    h, p, s = self.num_heads, self.period, self.slopes
+    self_bias = _bias(h, t, t, p, s)
+    cross_bias = _bias(h, t, 2 * t, p, s, k=2, include_current_frame=self.include_current_frame)
+    for block in self.blocks:
+      x = block(x, feats, self_bias, cross_bias, deterministic=deterministic)
+    recon = self.recon_out(nn.relu(self.recon_hidden(x)))
+    return {"audio": feats, "motion": x, "recon": recon}
+
+  def stream(self, cache: dict[str, jax.Array], audio: jax.Array, motion: jax.Array, emotion: jax.Array | None,
+             start: jax.Array, *, deterministic: bool = True):
+    """Encodes frames [start, start + n) given the cache of earlier frames.
+
+    Args:
+      cache: from `init_speaker_cache` or a previous `stream` (right-aligned buffers: the newest frame is last).
+      audio: [B, 2n, F] log-mel of these frames.
+      motion: [B, n, D]; emotion: [B, n, E] or None.
+      start: int32 scalar, frame index of the first of these frames (= frames already streamed).
+      deterministic: disables dropout.
+
+    Returns:
+      (new cache, motion features [B, n, d], audio features [B, 2n, d]).
+    """
+    n = motion.shape[1]
+    max_len = cache["inputs"].shape[2]
+    if n > max_len:
+      raise ValueError(f"SpeakerEncoder.stream: {n} frames exceed the cache of max_len={max_len}")
+    ctx = jnp.concatenate([cache["audio_tail"].astype(audio.dtype), audio], axis=1)
+    feats = self.encode_audio(ctx)
+    audio_buf = jnp.concatenate([cache["audio"][:, 2 * n:], feats.astype(cache["audio"].dtype)], axis=1)
+    seen = start + n  # frames available after this call
+    frame_valid = jnp.arange(max_len) >= max_len - seen
+    audio_valid = jnp.arange(2 * max_len) >= 2 * (max_len - seen)
+    h, p, s = self.num_heads, self.period, self.slopes
+    self_bias = _bias(h, n, max_len, p, s, q_offset=max_len - n) + attention.key_padding_bias(frame_valid)[0]
+    cross_bias = (_bias(h, n, 2 * max_len, p, s, k=2, q_offset=max_len - n,
+                        include_current_frame=self.include_current_frame)
+                  + attention.key_padding_bias(audio_valid)[0])
+    x = self.embed_motion(motion, emotion, start + jnp.arange(n))
+    new_inputs = []
+    for layer, block in enumerate(self.blocks):
+      buf = jnp.concatenate([cache["inputs"][layer][:, n:], x.astype(cache["inputs"].dtype)], axis=1)
+      new_inputs.append(buf)
+      x = block(x, audio_buf, self_bias, cross_bias, self_keys=buf, deterministic=deterministic)
+    new_cache = {"audio_tail": ctx[:, ctx.shape[1] - (self.audio_context - 1):].astype(jnp.float32),
+                 "audio": audio_buf, "inputs": jnp.stack(new_inputs)}
+    return new_cache, x, feats
+
+
+def _decoder_block(cfg: Any, name: str | None = None) -> attention.DecoderBlock:
+  """A `DecoderBlock` with the model's heads / FFN / dropout."""
+  return attention.DecoderBlock(num_heads=cfg.num_heads, ffn_dim=cfg.ffn_dim, dropout=cfg.dropout, name=name)
+
+
+class ReactionWindow(nn.Module):
+  """One window of the online loop: interaction VAE -> latent momentum/interpolation -> reaction decoder.
+
+  Call: `(carry, xs) -> (carry, outputs)` with
+    carry: dict(prev_motion [B, w, D] reactions generated for the previous window, z_prev [B, L]);
+    xs: dict(motion [B, w, d], audio [B, 2w, d] speaker features of this window, motion_prev, audio_prev (the
+      previous window's, zeros for window 0), noise [B, L], index int32 scalar window index);
+    outputs: dict(motion [B, w, D], emotion [B, w, E] when emotion_dim > 0, mu [B, L], logvar [B, L]).
+  """
+
+  feature_dim: int
+  num_heads: int
+  ffn_dim: int
+  period: int
+  window: int
+  momentum: float
+  latent_dim: int
+  motion_dim: int
+  emotion_dim: int
+  slopes: str = "alibi"
+  dropout: float = 0.1
+  vae_layers: int = 2
+  vae_num_heads: int = 4
+  vae_ffn_dim: int = 256
+  decoder_latent_layers: int = 2
+  include_current_frame: bool = True
+
+  @nn.compact
+  def __call__(self, carry: dict[str, jax.Array], xs: dict[str, jax.Array], *, deterministic: bool = True):
+    w, d, h, p, s = self.window, self.feature_dim, self.num_heads, self.period, self.slopes
+    self_bias = _bias(h, w, w, p, s)
+    audio_bias = _bias(h, w, 2 * w, p, s, k=2, include_current_frame=self.include_current_frame)
+    motion_bias = _bias(h, w, w, p, s, k=1)
+    index = xs["index"]
+
+    # Interaction VAE over the previous window (reactions aligned with the speaker frames they answered).
+    past_positions = (index - 1) * w + jnp.arange(w)
+    past = nn.Dense(d, name="past_embed")(carry["prev_motion"]) + _periodic_encoding(past_positions, p, d)
+    past = _decoder_block(self, "vim")(past, xs["audio_prev"], self_bias, audio_bias, deterministic=deterministic)
+    past = _decoder_block(self, "mim")(past, xs["motion_prev"], self_bias, motion_bias, deterministic=deterministic)
+    batch = past.shape[0]
+    tokens = self.param("dist_tokens", nn.initializers.normal(1.0), (2, d))
+    x = jnp.concatenate([jnp.broadcast_to(tokens.astype(past.dtype), (batch, 2, d)),
+                         nn.Dense(d, name="vae_in")(past)], axis=1)
+    for layer in range(self.vae_layers):
+      x = attention.EncoderBlock(self.vae_num_heads, self.vae_ffn_dim, self.dropout,
+                                 name=f"vae_encoder_{layer}")(x, deterministic=deterministic)
+    mu = nn.Dense(self.latent_dim, name="mu_head")(x[:, 0])
+    logvar = nn.Dense(self.latent_dim, name="logvar_head")(x[:, 1])
+    z_sample = mu + jnp.exp(0.5 * logvar) * xs["noise"].astype(mu.dtype)
+
+    # Latent momentum and interpolation z_prev -> z over the window.
+    z_prev = jnp.where(index == 0, z_sample, carry["z_prev"].astype(z_sample.dtype))
+    z = self.momentum * z_prev + (1.0 - self.momentum) * z_sample
+    lam = jnp.asarray(interpolation_weights(w))[None, :, None]
+    latents = nn.Dense(d, name="latent_proj")((1.0 - lam) * z_prev[:, None] + lam * z[:, None])
+
+    # Reaction decoder: within-window positional queries, then per-frame causal fusion with the speaker.
+    hid = jnp.broadcast_to(jnp.asarray(sinusoid_table(w, d)), (batch, w, d)).astype(latents.dtype)
+    for layer in range(self.decoder_latent_layers):
+      hid = _decoder_block(self, f"latent_decoder_{layer}")(hid, latents, self_bias, None,
+                                                           deterministic=deterministic)
+    hid = _decoder_block(self, "fuse_audio")(hid, xs["audio"], self_bias, audio_bias, deterministic=deterministic)
+    hid = _decoder_block(self, "fuse_motion")(hid, xs["motion"], self_bias, motion_bias, deterministic=deterministic)
+    motion = nn.Dense(self.motion_dim, name="motion_head")(hid)
+    out = {"motion": motion, "mu": mu, "logvar": logvar}
+    if self.emotion_dim:
+      e = nn.relu(nn.Dense(d, name="emotion_hidden")(jnp.concatenate([motion, hid], axis=-1)))
+      out["emotion"] = emotion_activation(nn.Dense(self.emotion_dim, name="emotion_head")(e))
+    return {"prev_motion": motion, "z_prev": z}, out
+
+
+def emotion_activation(logits: jax.Array) -> jax.Array:
+  """REACT 25-d emotion: sigmoid (15 AUs), tanh (valence, arousal), softmax (8 expressions); identity otherwise."""
+  if logits.shape[-1] != layouts.REACT_EMOTION.dim:
+    return logits
+  sl = layouts.REACT_EMOTION.slices
+  return jnp.concatenate([jax.nn.sigmoid(logits[..., sl["au"]]), jnp.tanh(logits[..., sl["va"]]),
+                          jax.nn.softmax(logits[..., sl["expr"]], axis=-1)], axis=-1)
+
+
+class ReactFace(nn.Module):
+  """Causal ReactFace. See the module docstring.
+
+  Attributes:
+    feature_dim: model width d (128).
+    num_heads: heads of every bias-masked block (8).
+    ffn_dim: FFN width of those blocks (256).
+    period: p, frames per alignment-bias step (8).
+    window: w, frames generated per latent (8).
+    momentum: a in z = a * z_prev + (1 - a) * z* (0.9).
+    latent_dim: L (128).
+    motion_dim: D, 3DMM dims (58 REACT / 73 ViCo); must be set (the task fills it from the data).
+    emotion_dim: E (25 REACT, 0 without emotion); the task fills it from the data.
+    audio_dim: F, log-mel bins (80); needed only by `init_carry` (the task fills it from the data).
+    slopes: 'alibi' (2^-h per head, reference code) or 'ones' (paper).
+    dropout: 0.1.
+    max_len: frames of speaker context kept by the streaming cache (`step` equals `__call__` up to this length).
+    speaker_layers: bias-masked blocks in the speaker encoder (2).
+    audio_context: causal log-mel conv kernel in audio frames (5 = 2.5 video frames).
+    vae_layers, vae_num_heads, vae_ffn_dim: the VAE's transformer encoder (2, 4, 256).
+    decoder_latent_layers: decoder blocks attending the interpolated latents (2).
+    include_current_frame: audio anchor 2t+1 (True) or the paper's 2t (False); see `attention.floor_step_bias`.
+  """
+
+  feature_dim: int = 128
+  num_heads: int = 8
+  ffn_dim: int = 256
+  period: int = 8
+  window: int = 8
+  momentum: float = 0.9
+  latent_dim: int = 128
+  motion_dim: int | None = None
+  emotion_dim: int | None = None
+  audio_dim: int | None = None
+  slopes: str = "alibi"
+  dropout: float = 0.1
+  max_len: int = 800
+  speaker_layers: int = 2
+  audio_context: int = 5
+  vae_layers: int = 2
+  vae_num_heads: int = 4
+  vae_ffn_dim: int = 256
+  decoder_latent_layers: int = 2
+  include_current_frame: bool = True
+
+  def setup(self):
+    if not self.motion_dim:
+      raise ValueError("ReactFace.motion_dim is not set (58 for REACT FaceVerse, 73 for ViCo)")
+    if self.slopes not in attention.SLOPES:
+      raise ValueError(f"ReactFace.slopes={self.slopes!r}: expected one of {attention.SLOPES}")
+    self.speaker = SpeakerEncoder(
+        feature_dim=self.feature_dim, num_heads=self.num_heads, ffn_dim=self.ffn_dim, period=self.period,
+        motion_dim=self.motion_dim, num_layers=self.speaker_layers, audio_context=self.audio_context,
+        slopes=self.slopes, dropout=self.dropout, include_current_frame=self.include_current_frame)
+    self.cell = ReactionWindow(
+        feature_dim=self.feature_dim, num_heads=self.num_heads, ffn_dim=self.ffn_dim, period=self.period,
+        window=self.window, momentum=self.momentum, latent_dim=self.latent_dim, motion_dim=self.motion_dim,
+        emotion_dim=self.emotion_dim or 0, slopes=self.slopes, dropout=self.dropout, vae_layers=self.vae_layers,
+        vae_num_heads=self.vae_num_heads, vae_ffn_dim=self.vae_ffn_dim,
+        decoder_latent_layers=self.decoder_latent_layers, include_current_frame=self.include_current_frame)
+
+  def _check_inputs(self, audio, motion, emotion, what: str):
+    if motion.ndim != 3 or motion.shape[-1] != self.motion_dim:
+      raise ValueError(f"{what}: speaker_3dmm has shape {motion.shape}, expected [B, T, {self.motion_dim}]")
+    b, t = motion.shape[:2]
+    if audio.ndim != 3 or audio.shape[:2] != (b, 2 * t):
+      raise ValueError(f"{what}: speaker_audio has shape {audio.shape}, expected [{b}, {2 * t}, F] "
+                       "(two audio frames per video frame)")
+    if self.emotion_dim:
+      if emotion is None or emotion.shape != (b, t, self.emotion_dim):
+        raise ValueError(f"{what}: speaker_emotion has shape {None if emotion is None else emotion.shape}, "
+                         f"expected [{b}, {t}, {self.emotion_dim}]")
+      return emotion
+    return None
+
+  def __call__(self, speaker_audio: jax.Array, speaker_3dmm: jax.Array, speaker_emotion: jax.Array | None = None,
+               *, noise: jax.Array | None = None, num_samples: int | None = None,
+               deterministic: bool = True) -> dict[str, jax.Array]:
+    """Generates listener reactions for whole clips (the same window loop as `step`).
+
+    Args:
+      speaker_audio: [B, 2T, F] float32 log-mel.
+      speaker_3dmm: [B, T, D] float32.
+      speaker_emotion: [B, T, E] float32, required iff emotion_dim > 0.
+      noise: [B, nW, L] (or [S, B, nW, L] with `num_samples=S`) standard-normal latent noise, nW = ceil(T / w);
+        drawn from the 'sample' rng when None.
+      num_samples: None for one sample (outputs without a sample axis), or S: the speaker is encoded once and S
+        independent reaction samples are generated (outputs get a leading [S] axis).
+      deterministic: disables dropout (else the 'dropout' rng is used).
+
+    Returns:
+      dict(motion [(S,) B, T, D], emotion [(S,) B, T, E] if emotion_dim, mu and logvar [(S,) B, nW, L],
+      speaker_recon [B, T, D]).
+    """
+    emotion = self._check_inputs(speaker_audio, speaker_3dmm, speaker_emotion, "ReactFace")
+    b, t = speaker_3dmm.shape[:2]
+    w = self.window
+    num_windows = -(-t // w)
+    pad = num_windows * w - t
+    if pad:  # causal model: end padding never reaches earlier frames
+      pad_time = lambda x, n: jnp.pad(x, ((0, 0), (0, n), (0, 0)))  # noqa: E731
+      speaker_audio = pad_time(speaker_audio, 2 * pad)
+      speaker_3dmm = pad_time(speaker_3dmm, pad)
+      emotion = None if emotion is None else pad_time(emotion, pad)
+    enc = self.speaker(speaker_audio, speaker_3dmm, emotion, deterministic=deterministic)
+
+    s = 1 if num_samples is None else int(num_samples)
+    if noise is None:
+      noise = jax.random.normal(self.make_rng("sample"), (s, b, num_windows, self.latent_dim), jnp.float32)
+    elif num_samples is None:
+      noise = noise[None]
+    if noise.shape != (s, b, num_windows, self.latent_dim):
+      raise ValueError(f"ReactFace: noise has shape {noise.shape}, expected "
+                       f"{(b, num_windows, self.latent_dim) if num_samples is None else (s, b, num_windows, self.latent_dim)}")
+
+    def windows(x, frames_per_window):  # [B, nW * fw, d] -> [nW, S*B, fw, d], tiled over samples
+      x = x.reshape(b, num_windows, frames_per_window, x.shape[-1]).swapaxes(0, 1)
+      return jnp.tile(x, (1, s, 1, 1))
+
+    motion_w = windows(enc["motion"], w)
+    audio_w = windows(enc["audio"], 2 * w)
+    shift = lambda x: jnp.concatenate([jnp.zeros_like(x[:1]), x[:-1]], axis=0)  # noqa: E731
+    xs = {"motion": motion_w, "audio": audio_w, "motion_prev": shift(motion_w), "audio_prev": shift(audio_w),
+          "noise": jnp.transpose(noise, (2, 0, 1, 3)).reshape(num_windows, s * b, self.latent_dim),
+          "index": jnp.arange(num_windows, dtype=jnp.int32)}
+    carry = self._init_window_carry(s * b, enc["motion"].dtype)
+
+    def body(cell, c, x):
+      return cell(c, x, deterministic=deterministic)
+
+    scan = nn.scan(body, variable_broadcast="params", split_rngs={"params": False, "dropout": True},
+                   in_axes=0, out_axes=0, length=num_windows)
+    _, outs = scan(self.cell, carry, xs)
+
+    def frames(x):  # [nW, S*B, w, C] -> [S, B, T, C]
+      x = x.swapaxes(0, 1).reshape(s, b, num_windows * w, x.shape[-1])
+      return x[:, :, :t]
+
+    out = {"motion": frames(outs["motion"]),
+           "mu": jnp.transpose(outs["mu"].reshape(num_windows, s, b, -1), (1, 2, 0, 3)),
+           "logvar": jnp.transpose(outs["logvar"].reshape(num_windows, s, b, -1), (1, 2, 0, 3))}
+    if self.emotion_dim:
+      out["emotion"] = frames(outs["emotion"])
+    if num_samples is None:
+      out = {k: v[0] for k, v in out.items()}
+    out["speaker_recon"] = enc["recon"][:, :t]
+    return out
+
+  @nn.nowrap
+  def _init_window_carry(self, batch_size: int, dtype=jnp.float32) -> dict[str, jax.Array]:
+    return {"prev_motion": jnp.zeros((batch_size, self.window, self.motion_dim), dtype),
+            "z_prev": jnp.zeros((batch_size, self.latent_dim), dtype)}
+
+  @nn.nowrap
+  def init_carry(self, batch_size: int) -> dict[str, Any]:
+    """Initial online state: speaker-encoder cache, previous window's reactions and speaker features, z_prev."""
+    if not self.audio_dim or not self.motion_dim:
+      raise ValueError("ReactFace.init_carry needs motion_dim and audio_dim to be set")
+    d, w = self.feature_dim, self.window
+    cache = init_speaker_cache(batch_size, self.max_len, self.audio_dim, feature_dim=d,
+                               num_layers=self.speaker_layers, audio_context=self.audio_context)
+    return {"speaker": cache,
+            "motion_prev": jnp.zeros((batch_size, w, d), jnp.float32),
+            "audio_prev": jnp.zeros((batch_size, 2 * w, d), jnp.float32),
+            **self._init_window_carry(batch_size),
+            "window": jnp.zeros((), jnp.int32)}
+
+  def step(self, carry: dict[str, Any], speaker_audio: jax.Array, speaker_3dmm: jax.Array,
+           speaker_emotion: jax.Array | None, noise: jax.Array, *, deterministic: bool = True):
+    """Online: generates the next window of w frames from the speaker's inputs for that window.
+
+    Args:
+      carry: from `init_carry` or the previous `step`.
+      speaker_audio: [B, 2w, F] log-mel of this window. speaker_3dmm: [B, w, D]. speaker_emotion: [B, w, E] or None.
+        A final partial window is padded at the end by the caller (trim the outputs).
+      noise: [B, L] standard-normal latent noise of this window.
+      deterministic: disables dropout.
+
+    Returns:
+      (new carry, dict(motion [B, w, D], emotion [B, w, E] if emotion_dim, mu [B, L], logvar [B, L])).
+    """
+    emotion = self._check_inputs(speaker_audio, speaker_3dmm, speaker_emotion, "ReactFace.step")
+    if speaker_3dmm.shape[1] != self.window:
+      raise ValueError(f"ReactFace.step: got {speaker_3dmm.shape[1]} frames, expected window={self.window}")
+    index = carry["window"]
+    cache, motion_feats, audio_feats = self.speaker.stream(carry["speaker"], speaker_audio, speaker_3dmm, emotion,
+                                                           index * self.window, deterministic=deterministic)
+    xs = {"motion": motion_feats, "audio": audio_feats, "motion_prev": carry["motion_prev"],
+          "audio_prev": carry["audio_prev"], "noise": noise, "index": index}
+    cell_carry, out = self.cell({"prev_motion": carry["prev_motion"], "z_prev": carry["z_prev"]}, xs,
+                                deterministic=deterministic)
+    new_carry = {"speaker": cache, "motion_prev": motion_feats, "audio_prev": audio_feats, **cell_carry,
+                 "window": index + 1}
+    return new_carry, out
+
+
+def count_params(params: Any) -> int:
+  """Total number of parameters in a pytree."""
+  return int(sum(np.prod(x.shape) for x in jax.tree.leaves(params)))
+
+
+__all__ = ["ReactFace", "ReactionWindow", "SpeakerEncoder", "count_params", "emotion_activation",
+           "init_speaker_cache", "interpolation_weights", "sinusoid_table"]

@@ -98,13 +98,16 @@ def main(argv):
   t0 = time.perf_counter()
   next(iterator)
   _emit("first_batch_s", time.perf_counter() - t0, "s")
-  t0 = time.perf_counter()
+  t0, cpu0 = time.perf_counter(), time.process_time()
   for _ in range(_STEPS.value):
     batch = next(iterator)
-  elapsed = time.perf_counter() - t0
+  elapsed, cpu = time.perf_counter() - t0, time.process_time() - cpu0
   rows = _STEPS.value * len(batch["lengths"])
   _emit("windows_per_s", rows / elapsed, "windows/s")
   _emit("batches_per_s", _STEPS.value / elapsed, "batches/s")
+  # CPU seconds of this process (all its threads; not grain worker processes): robust on a shared machine.
+  _emit("windows_per_cpu_s", rows / max(cpu, 1e-9), "windows/cpu-s")
+  _emit("mb_per_s", sum(v.nbytes for v in batch.values()) * _STEPS.value / elapsed / 1e6, "MB/s")
 
 
 if __name__ == "__main__":

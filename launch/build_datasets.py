@@ -5,12 +5,15 @@ r"""Builds a prepared TFDS dataset (array_record, no TensorFlow) and its normali
 
 RAW is the raw layout (see datasets/{vico,react}/README.md, or `python -m launch.make_synthetic`). The
 prepared data land in OUT/{dataset}/{config}/1.0.0/ together with norm_stats.npz (train split statistics, see
-listen_jax.data.stats). Prints the version directory and the number of examples per split.
+listen_jax.data.stats). Prints (on stdout, TFDS progress going to stderr) the version directory, then one
+`split: count` line per split.
 """
 from __future__ import annotations
 
+import contextlib
 import importlib
 import os
+import sys
 
 from absl import app
 from absl import flags
@@ -52,7 +55,8 @@ def build(dataset: str, manual_dir: str, data_dir: str, config: str | None = Non
     raise FileNotFoundError(f"--manual_dir {manual_dir}: not a directory")
   cls = builder_class(dataset)
   builder = cls(data_dir=data_dir, config=config, file_format="array_record")
-  mode = tfds.download.GenerateMode.FORCE_REDOWNLOAD if overwrite else tfds.download.GenerateMode.REUSE_DATASET_IF_EXISTS
+  modes = tfds.download.GenerateMode
+  mode = modes.FORCE_REDOWNLOAD if overwrite else modes.REUSE_DATASET_IF_EXISTS
   builder.download_and_prepare(
       download_config=tfds.download.DownloadConfig(manual_dir=manual_dir, download_mode=mode))
   version_dir = os.fspath(builder.data_dir)
@@ -64,8 +68,10 @@ def build(dataset: str, manual_dir: str, data_dir: str, config: str | None = Non
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f"unexpected arguments: {argv[1:]}")
-  version_dir, counts = build(_DATASET.value, _MANUAL_DIR.value, _DATA_DIR.value, _CONFIG.value,
-                              overwrite=_OVERWRITE.value, stats_split=_STATS_SPLIT.value)
+  # TFDS prints progress to stdout: send it to stderr so stdout holds only the result lines.
+  with contextlib.redirect_stdout(sys.stderr):
+    version_dir, counts = build(_DATASET.value, _MANUAL_DIR.value, _DATA_DIR.value, _CONFIG.value,
+                                overwrite=_OVERWRITE.value, stats_split=_STATS_SPLIT.value)
   print(version_dir)
   for split, n in counts.items():
     print(f"{split}: {n}")

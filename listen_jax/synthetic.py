@@ -509,8 +509,9 @@ def add_listening(rng: np.random.Generator, motion: Motion, partner: SpeechFrame
   drive = stress_drive + _bumps(t_frames, partner.pause_frames + lag - 0.3 * nod_len, nod_len, pause_w)
   motion.angle[:, PITCH] += _NOD_AMPLITUDE * person.nod_gain * np.tanh(1.3 * drive)
   motion.sem[:, BROW] += 0.5 * np.tanh(stress_drive)  # engaged brow raise on the speaker's emphasis
-  engagement = np.tanh(stress_drive + (reaction.shake if reaction.shake else 0.0) * _bumps(
-      t_frames, partner.pause_frames + lag - 0.3 * nod_len, nod_len, 1.0))
+  # Response intensity (nods on emphasis, shakes at phrase ends) that also strengthens the expression offsets.
+  engagement = np.tanh(stress_drive + _bumps(t_frames, partner.pause_frames + lag - 0.3 * nod_len, nod_len,
+                                             reaction.shake))
   if reaction.shake:
     shake_len = _SHAKE_LENGTH_S * fps
     motion.angle[:, YAW] += _SHAKE_AMPLITUDE * np.tanh(_bumps(
@@ -694,11 +695,15 @@ def _check_common(num_clips, fps, sample_rate, min_seconds, max_seconds, what):
 
 def vico_clip_frames(rng: np.random.Generator, num_clips: int, fps: float, min_seconds: float, max_seconds: float,
                      short_fraction: float) -> np.ndarray:
-  """Clip lengths in frames: uniform in [min, max] seconds, with a `short_fraction` of clips of 2-3 s."""
+  """Clip lengths in frames: uniform in [min, max] seconds, with a `short_fraction` of clips of 2-3 s.
+
+  Short clips never exceed `max_seconds` (they are drawn from [min(2, min_seconds), min(3, max_seconds)]).
+  """
   frames = np.round(rng.uniform(min_seconds, max_seconds, num_clips) * fps).astype(int)
   num_short = int(np.ceil(short_fraction * num_clips)) if short_fraction > 0 else 0
   short = rng.permutation(num_clips)[:num_short]
-  frames[short] = np.round(rng.uniform(2.0, 3.0, num_short) * fps).astype(int)
+  short_seconds = rng.uniform(min(2.0, min_seconds), min(3.0, max_seconds), num_short)
+  frames[short] = np.round(short_seconds * fps).astype(int)
   return np.maximum(frames, 2)
 
 
@@ -710,7 +715,7 @@ def make_vico(out_dir: str, num_clips: int, seed: int, *, fps: float = VICO_FPS,
   Test clips reuse train identities; ood speakers and listeners are people never seen in train or test.
 
   Args:
-    out_dir: output folder (created; existing files are overwritten).
+    out_dir: output folder (created; files of the same names are overwritten, others are left alone).
     num_clips: total clips over train/test/ood (at least 3).
     seed: random seed; the same seed gives identical files.
     fps: video frame rate.
@@ -724,8 +729,11 @@ def make_vico(out_dir: str, num_clips: int, seed: int, *, fps: float = VICO_FPS,
   """
   what = f"make_vico({out_dir!r})"
   _check_common(num_clips, fps, sample_rate, min_seconds, max_seconds, what)
+  if not 0.0 <= short_fraction <= 1.0:
+    raise SyntheticError(f"{what}: short_fraction must be in [0, 1], got {short_fraction}")
   counts = _split_counts(int(num_clips), split_ratios, what)
   n_train, n_test, n_ood = counts
+  os.makedirs(out_dir, exist_ok=True)
   meta = np.random.default_rng([seed, 0])
   n_in_spk = min(n_train, max(2, -(-(n_train + n_test) // 8)))
   n_in_lst = min(n_train, max(2, -(-(n_train + n_test) // 6)))
@@ -853,7 +861,7 @@ def make_react(out_dir: str, num_clips: int, seed: int, *, fps: float = REACT_FP
   neighbour matrix marks items with the same style as appropriate for each other.
 
   Args:
-    out_dir: output folder (created; existing files are overwritten).
+    out_dir: output folder (created; files of the same names are overwritten, others are left alone).
     num_clips: total csv rows over train/val/test (at least 3).
     seed: random seed; the same seed gives identical files.
     fps: video frame rate.
@@ -871,6 +879,7 @@ def make_react(out_dir: str, num_clips: int, seed: int, *, fps: float = REACT_FP
   if not 1 <= num_styles <= 12:
     raise SyntheticError(f"{what}: num_styles must be in [1, 12], got {num_styles}")
   counts = _split_counts(int(num_clips), split_ratios, what)
+  os.makedirs(out_dir, exist_ok=True)
   meta = np.random.default_rng([seed, 0])
   sessions = _react_sessions(meta, counts)
   person_ids: dict[tuple[str, int], int] = {}

@@ -33,11 +33,14 @@ class ReactConfig(tfds.core.BuilderConfig):
     max_frames: if set, every clip is cut to its first `max_frames` frames after validation (the REACT 2023
       evaluation uses 750 of the 751 frames); None keeps whole clips.
     expected_sr: if set, every wav must have this sample rate.
+    audio_tolerance_frames: largest allowed difference, in video frames, between a wav's duration and the
+      clip's frame count (longer or shorter audio is cut or zero padded to the clip by the feature functions).
   """
 
   fps: float = 25.0
   max_frames: int | None = None
   expected_sr: int | None = None
+  audio_tolerance_frames: float = 1.0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -168,7 +171,8 @@ def _read_person(data_root: str, clip_path: str, cfg: ReactConfig) -> _Person:
   num_frames = raw.check_same_length(
       clip_path, {"3DMM": (fv_path, threedmm.shape[0]), "emotion": (emo_path, emotion.shape[0])})
   samples, sr = raw.read_wav(wav_path, clip_path, expected_sr=cfg.expected_sr)
-  raw.check_audio_duration(samples.shape[0], sr, cfg.fps, num_frames, clip=clip_path, path=wav_path)
+  raw.check_audio_duration(samples.shape[0], sr, cfg.fps, num_frames, clip=clip_path, path=wav_path,
+                           tolerance_frames=cfg.audio_tolerance_frames)
   raw_frames = num_frames
   if cfg.max_frames is not None and num_frames > cfg.max_frames:
     num_frames = cfg.max_frames

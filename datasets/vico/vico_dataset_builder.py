@@ -28,6 +28,8 @@ class VicoConfig(tfds.core.BuilderConfig):
       `features/audio_feats/*.npy` + `features/video_feats/*.bin` layout).
     fps: video frame rate of the coefficients.
     expected_sr: if set, every wav must have this sample rate (raw source only).
+    audio_tolerance_frames: largest allowed difference, in video frames, between a wav's duration and the
+      clip's frame count (longer or shorter audio is cut or zero padded to the clip by the feature functions).
     image_size: (w0, h0) stored as `image_size` for the features source, whose files do not carry it
       (the ViCo videos are 256 x 256).
   """
@@ -35,6 +37,7 @@ class VicoConfig(tfds.core.BuilderConfig):
   source: str = "raw"
   fps: float = 30.0
   expected_sr: int | None = None
+  audio_tolerance_frames: float = 1.0
   image_size: tuple[float, float] = (256.0, 256.0)
 
 
@@ -122,7 +125,8 @@ def _raw_example(root: str, row: raw.VicoRow, cfg: VicoConfig) -> dict[str, np.n
       uuid, {"speaker": (paths["speaker"], speaker.num_frames), "listener": (paths["listener"], listener.num_frames)})
   wav_path = os.path.join(root, "audios", f"{uuid}.wav")
   samples, sr = raw.read_wav(wav_path, uuid, expected_sr=cfg.expected_sr)
-  raw.check_audio_duration(samples.shape[0], sr, cfg.fps, num_frames, clip=uuid, path=wav_path)
+  raw.check_audio_duration(samples.shape[0], sr, cfg.fps, num_frames, clip=uuid, path=wav_path,
+                           tolerance_frames=cfg.audio_tolerance_frames)
   feats = raw.check_frames(audio.vico_features(samples, sr, cfg.fps, num_frames), width=raw.VICO_AUDIO_WIDTH,
                            clip=uuid, path=wav_path, what="audio features")
   mel = raw.check_frames(audio.log_mel(samples, sr, cfg.fps, num_frames), width=80, clip=uuid, path=wav_path,

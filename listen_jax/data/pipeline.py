@@ -28,16 +28,18 @@ import re
 import threading
 from typing import Any, Iterator, Mapping, Sequence
 
+from absl import flags
 import grain
 import numpy as np
 
+from listen_jax.data import stats as stats_lib
+
 DATA_FORMATS = ("vico", "reaction")
-STATS_FILENAME = "norm_stats.npz"
 # Default TFDS config per dataset name (the first entry of each builder's BUILDER_CONFIGS).
 _DEFAULT_CONFIGS = {"vico": "raw", "react": "default"}
 _VERSION_RE = re.compile(r"^(\d+)\.(\d+)\.(\d+)$")
-# Standard deviations below this are treated as 1 (a constant dimension is only centred).
-_MIN_STD = 1e-6
+# Standard deviations below this are treated as 1 (a constant dimension is only centred), as in stats.py.
+_MIN_STD = stats_lib.STD_FLOOR
 
 
 # ------------------------------------------------------------------------------------------------------------
@@ -113,20 +115,8 @@ def resolve_version_dir(data_dir: str, dataset: str) -> str:
 
 
 def load_stats(version_dir: str) -> dict[str, np.ndarray]:
-  """Loads `{version_dir}/norm_stats.npz` into a dict of float32 arrays (`'{group}/mean'`, `'{group}/std'`)."""
-  try:  # The stats module owns the file format; fall back to reading the npz directly.
-    from listen_jax.data import stats as stats_lib  # pylint: disable=g-import-not-at-top
-    loader = getattr(stats_lib, "load_stats", None)
-  except ImportError:
-    loader = None
-  if loader is not None:
-    return {k: np.asarray(v) for k, v in loader(version_dir).items()}
-  path = os.path.join(version_dir, STATS_FILENAME)
-  if not os.path.isfile(path):
-    raise FileNotFoundError(f"normalisation statistics {path} do not exist (they are written when the train "
-                            "split is prepared)")
-  with np.load(path) as npz:
-    return {k: np.asarray(npz[k], np.float32) for k in npz.files}
+  """Loads `{version_dir}/norm_stats.npz` (`'{group}/mean'`, `'{group}/std'` -> [D] float32)."""
+  return stats_lib.load_stats(version_dir)
 
 
 # ------------------------------------------------------------------------------------------------------------
@@ -624,7 +614,8 @@ class _BatchAssembler:
 def make_train_iterator(source: ClipSource, *, data_format: str, window: int, stride: int,
                         global_batch_size: int, seed: int, process_index: int = 0, process_count: int = 1,
                         num_neighbours: int = 8, min_window: int | None = None, num_epochs: int | None = None,
-                        worker_count: int = 0, cache_bytes: int = 1 << 29) -> grain.DatasetIterator:
+                        worker_count: int = 0, read_threads: int = 2, prefetch_batches: int = 8,
+                        cache_bytes: int = 1 << 29) -> grain.DatasetIterator:
   """A checkpointable iterator of per-process training batches of windows.
 
   The window list (`enumerate_windows` over the clips in `index` order) is shuffled globally with `seed`,
@@ -645,6 +636,8 @@ def make_train_iterator(source: ClipSource, *, data_format: str, window: int, st
     min_window: shortest end window (default window // 3).
     num_epochs: passes over the window list; None repeats forever.
     worker_count: grain worker processes (`mp_prefetch`); 0 reads in this process.
+    read_threads: threads assembling batches (per process or worker).
+    prefetch_batches: batches read ahead (per process or worker); bounds the memory held by the pipeline.
     cache_bytes: per-process budget for decoded, normalised clips (LRU).
 
   Returns:
@@ -676,8 +669,12 @@ def make_train_iterator(source: ClipSource, *, data_format: str, window: int, st
   ds = grain.MapDataset.range(len(table)).seed(seed).shuffle().repeat(num_epochs)
   ds = ds[process_index::process_count].map_with_index(maker)
   ds = ds.batch(local_batch, drop_remainder=True, batch_fn=_BatchAssembler(loader, window, num_neighbours))
-  it = ds.to_iter_dataset()
+  if read_threads < 1 or prefetch_batches < 0:
+    raise ValueError(f"need read_threads >= 1 and prefetch_batches >= 0, got {read_threads}, {prefetch_batches}")
+  it = ds.to_iter_dataset(grain.ReadOptions(num_threads=read_threads, prefetch_buffer_size=prefetch_batches))
   if worker_count > 0:
+    if not flags.FLAGS.is_parsed():  # grain reads its absl flags; outside `app.run` use their defaults
+      flags.FLAGS.mark_as_parsed()
     it = it.mp_prefetch(grain.MultiprocessingOptions(num_workers=worker_count))
   return iter(it)
 

@@ -130,16 +130,17 @@ def read_wav(path, clip: str, *, expected_sr: int | None = None) -> tuple[np.nda
     raise DataError(f"clip {clip}: {path}: unreadable wav: {e}") from e
 
 
-def check_audio_duration(num_samples: int, sr: int, fps: float, num_frames: int, *, clip: str, path) -> None:
-  """Raises DataError if a wav's duration differs from `num_frames / fps` by more than one video frame."""
+def check_audio_duration(num_samples: int, sr: int, fps: float, num_frames: int, *, clip: str, path,
+                         tolerance_frames: float = 1.0) -> None:
+  """Raises DataError if a wav's duration differs from `num_frames / fps` by more than `tolerance_frames`."""
   from listen_jax import audio  # pylint: disable=g-import-not-at-top
 
   audio_frames = audio.wav_num_frames(num_samples, sr, fps)
-  if abs(audio_frames - num_frames) > 1.0:
+  if abs(audio_frames - num_frames) > tolerance_frames:
     raise _fail(
         clip, path,
         f"wav lasts {num_samples / sr:.3f} s = {audio_frames:.2f} frames at {fps:g} fps, but the clip has "
-        f"{num_frames} frames ({num_frames / fps:.3f} s): they differ by more than one frame")
+        f"{num_frames} frames ({num_frames / fps:.3f} s): they differ by more than {tolerance_frames:g} frame(s)")
 
 
 def read_audio_feats(path, clip: str) -> np.ndarray:

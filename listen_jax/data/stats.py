@@ -5,10 +5,11 @@ Groups (keys `{group}/mean`, `{group}/std`, float32):
     one shared set as in the reference).
   * REACT: `3dmm` [58] and `emotion` [25] (speaker and listener frames pooled), `speaker_audio` [80].
 
-Every frame of every example counts once. Moments are accumulated in float64 with Chan's parallel update
-(one merge per array, no catastrophic cancellation); std is the unbiased (N - 1) estimate, and a std below
-`STD_FLOOR` (constant dimensions, or a single frame) is replaced by 1.0 so that z = (x - mean) / std is always
-finite.
+Every frame of every example counts once (REACT's mirrored items hold each person once as speaker and once as
+listener, so pooling speaker and listener counts each person's frames twice: the mean is unchanged). Moments
+are accumulated in float64 with Chan's parallel update (one merge per array, no catastrophic cancellation);
+std is the unbiased (N - 1) estimate, and a std below `STD_FLOOR` (constant dimensions, or a single frame) is
+replaced by 1.0 so that z = (x - mean) / std is always finite.
 """
 from __future__ import annotations
 

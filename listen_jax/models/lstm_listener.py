@@ -277,6 +277,7 @@ class ListenerLSTM(nn.Module):
       if k > 0 and use_dropout:
         # One mask per (step, stream, unit): every time step draws its own dropout pattern.
         keep = jax.random.bernoulli(self.make_rng("dropout"), 1.0 - self.dropout, x.shape)
+        self.sow("intermediates", f"dropout_keep_l{k}", keep)  # [time, batch, hidden]; a no-op unless mutable
         x = jnp.where(keep, x / (1.0 - self.dropout), 0.0)
       # Input projection of all steps in one GEMM, outside the recurrence.
       gates_x = jnp.dot(x.astype(self.dtype), w_ih, preferred_element_type=jnp.float32)

@@ -83,7 +83,7 @@ def test_wav_duration_mismatch(tmp_path):
   wav = raw_dir / "audios" / f"{uuid}.wav"
   samples, sr = soundfile.read(wav)
   soundfile.write(wav, samples[: int(0.9 * len(samples))], sr)  # 1.08 s vs 36 frames = 1.2 s: 3.6 frames short
-  with pytest.raises(raw.DataError, match=rf"clip {uuid}: .*{uuid}\.wav: wav lasts 1\.080 s .* more than one"):
+  with pytest.raises(raw.DataError, match=rf"clip {uuid}: .*{uuid}\.wav: wav lasts 1\.080 s .* more than 1 frame"):
     _build(vico_dataset_builder.Builder, raw_dir, tmp_path)
 
 
@@ -243,12 +243,17 @@ def _bin_payload(num_frames=6, seed=0):
           "id.gamma.tex": rng.normal(size=(num_frames, 187)).astype(np.float32)}
 
 
-@pytest.mark.parametrize("variant", ["zip_protocol2", "zip_protocol4", "torch_legacy", "plain_pickle"])
+@pytest.mark.parametrize("variant", ["zip_protocol2", "zip_protocol4", "torch_legacy", "plain_pickle",
+                                     "numpy1_pickle"])
 def test_read_feature_bin_variants(tmp_path, variant):
   torch = pytest.importorskip("torch")
   payload = _bin_payload()
   path = tmp_path / "clip.listener.bin"
-  if variant == "zip_protocol2":
+  if variant == "numpy1_pickle":  # written by numpy 1.x (the reference's era): numpy.core, not numpy._core
+    data = pickle.dumps(payload, protocol=2)
+    assert b"cnumpy._core.multiarray\n" in data
+    path.write_bytes(data.replace(b"cnumpy._core.multiarray\n", b"cnumpy.core.multiarray\n"))
+  elif variant == "zip_protocol2":
     torch.save(payload, path)
   elif variant == "zip_protocol4":
     torch.save(payload, path, pickle_protocol=4)
@@ -413,3 +418,15 @@ def test_check_frames_messages():
     raw.check_frames(np.zeros(3), width=5, clip="c", path="f.npy", what="arr")
   out = raw.check_frames(np.ones((2, 5), np.float64), width=5, clip="c", path="f.npy", what="arr")
   assert out.dtype == np.float32 and out.shape == (2, 5)
+
+
+def test_react_missing_neighbour_file_uses_own_index(tmp_path, caplog):
+  raw_dir, _, _ = _react_copy(tmp_path)
+  os.remove(raw_dir / "neighbour_emotion_train.npy")
+  with caplog.at_level(logging.WARNING):
+    builder = _build(react_dataset_builder.Builder, raw_dir, tmp_path)
+  assert any("neighbour_emotion_train.npy" in rec.getMessage() for rec in caplog.records)
+  source = builder.as_data_source("train")
+  for i in range(len(source)):
+    example = source[i]
+    assert example["neighbours"].tolist() == [example["index"]]

@@ -1,0 +1,572 @@
+"""REACT 2023/2024 facial-reaction metric suite in JAX.
+
+Metrics (names of the papers; the official code prints FRC, FRD, S-MSE, FRVar, FRDvs, TLCC):
+
+  * FRCorr (`fr_corr`): appropriateness as concordance (CCC) with the best appropriate real reaction.
+  * FRDist (`fr_dist`): appropriateness as weighted DTW distance to the closest appropriate real reaction.
+  * FRDiv (`fr_div`, S-MSE): diversity among the S samples generated for one speaker.
+  * FRVar (`fr_var`): temporal variance of each generated sequence.
+  * FRDvs (`fr_dvs`): diversity of the s-th samples across speakers.
+  * FRSyn (`fr_syn`, TLCC): |lag| in frames of the peak time-lagged cross-correlation with the speaker.
+
+Shapes: `pred` [N, S, T, D], `listener` and `speaker` [N, T, D], `neighbours` [N, N] 0/1 where
+`neighbours[k, j] == 1` means listener j's real reaction is appropriate for speaker k (the REACT
+`neighbour_emotion_{split}.npy` matrix). NumPy or JAX arrays in, Python floats out.
+
+Conventions (`convention=`):
+
+  * `'react2023'` (default) reproduces the official REACT 2023/2024 code in meaning:
+    - FRCorr: per-dimension CCC `2 r sx sy / (sx^2 + sy^2 + (mx - my)^2 + 1e-8)` with population moments and
+      Pearson r set to 0 on constant dimensions (NaN -> 0) and clipped to [-1, 1]; mean over all D dims,
+      max over neighbours, SUM over the S samples, mean over items (range [-S, S]).
+    - FRDist: DTW(a, b) = sqrt(min over warping paths of the summed squared Euclidean frame distances),
+      steps (1,0), (0,1), (1,1), no band. With D == 25 (REACT emotion) the weighted distance is
+      dtw(0:15)/15 + dtw(15:17) + dtw(17:25)/8; for any other D (e.g. the 58-d FaceVerse 3DMM) one group
+      (0:D) with weight 1. Override with `groups=((start, stop, weight), ...)`. Min over neighbours, SUM over
+      samples, mean over items.
+    - FRDiv: mean over items of 2 * mean_{t,d} var_s(pred[k, :, t, d]) (unbiased); 0.0 when S == 1.
+    - FRVar: mean over (k, s, d) of the unbiased temporal variance.
+    - FRDvs: 2 * mean_{s,t,d} var_k(pred[:, s, t, d]) (unbiased); NaN when N < 2 (the official 0/0).
+    - FRSyn: sample 0 only. For lags l = -49..49, R(l) = mean over dims of the plain Pearson r between
+      pred[t] and speaker[t - l] on the overlap; a dim that is constant on the overlap (in either series)
+      makes R(l) NaN. a = NumPy argmax of R (the first NaN if any, else the first maximum); the score is
+      |49 - a| frames, mean over items.
+  * `'corrected'` differs only in these points:
+    - FRCorr and FRDist AVERAGE over the S samples instead of summing (FRCorr in [-1, 1]).
+    - FRCorr averages the per-dim CCC over the dims on which the reference (neighbour listener) varies;
+      dims where it is constant are excluded (CCC = 0 if it is constant everywhere). A constant prediction
+      against a varying reference still scores 0 on that dim.
+    - FRSyn uses all S samples (mean over items and samples); at each lag R(l) is the mean over dims that
+      are non-constant on the overlap in both series; lags with no such dim are skipped; a pair where every
+      lag is skipped (e.g. a constant prediction) scores the maximum, 49.
+    - FRDiv, FRVar and FRDvs are unchanged.
+
+Numerics: everything runs in float32. Moments are computed on centred data (two-pass), constant
+dimensions are detected exactly (max == min) rather than through a zero variance, so they behave like the
+float64 official code. DTW frame costs are computed as exact squared differences (no |a|^2 + |b|^2 - 2ab
+expansion), so identical sequences give exactly 0.
+
+DTW implementation: a `lax.scan` over anti-diagonals d = i + j. Phase 1 scans the diagonals emitting the
+per-group frame costs of every cell on the diagonal (pred rows i against the reversed, zero-padded
+neighbour, a dynamic slice per diagonal); phase 2 scans the cumulative-min recurrence
+D[i, j] = c[i, j] + min(D[i-1, j], D[i, j-1], D[i-1, j-1]), whose three predecessors lie on the two
+previous diagonals. Only the valid (item, sample, neighbour) triples are evaluated: they are listed on the
+host, padded with a validity mask to a whole number of fixed-size chunks, spread over the local devices
+with `shard_map`, and reduced with a masked segment-min per (item, sample). Different neighbour counts thus
+cost nothing beyond their own pairs and memory is bounded by the chunk size.
+"""
+from __future__ import annotations
+
+import functools
+import math
+from typing import Any, Sequence
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax import lax
+
+CONVENTIONS = ('react2023', 'corrected')
+# REACT 25-d emotion groups: 15 AU occurrences, valence/arousal, 8 expression probabilities.
+REACT_EMOTION_GROUPS = ((0, 15, 1.0 / 15.0), (15, 17, 1.0), (17, 25, 1.0 / 8.0))
+# Official TLCC lag range at 25 fps: range(-(2 * 25 - 1), 2 * 25) -> -49..49.
+MAX_LAG = 49
+CCC_EPS = 1e-8
+# DTW pairs per lax.map step on one device (phase-1 costs of a chunk are [2T-1, G, chunk, T] float32).
+DTW_CHUNK = 4
+
+Groups = Sequence[tuple[int, int, float]]
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Input handling.
+
+
+def _check_convention(convention: str) -> None:
+  if convention not in CONVENTIONS:
+    raise ValueError(f'convention must be one of {CONVENTIONS}, got {convention!r}')
+
+
+def _as_array(x: Any, name: str, ndim: int) -> jax.Array:
+  """Converts to float32 JAX and checks rank and finiteness."""
+  arr = jnp.asarray(x, dtype=jnp.float32)
+  if arr.ndim != ndim:
+    raise ValueError(f'{name} must have {ndim} dims, got shape {tuple(arr.shape)}')
+  if arr.size == 0:
+    raise ValueError(f'{name} is empty (shape {tuple(arr.shape)})')
+  if not bool(jnp.all(jnp.isfinite(arr))):
+    raise ValueError(f'{name} contains NaN or inf')
+  return arr
+
+
+def _check_pair(pred: jax.Array, other: jax.Array, name: str) -> None:
+  n, _, t, d = pred.shape
+  if other.shape != (n, t, d):
+    raise ValueError(f'{name} must have shape [N, T, D] = {(n, t, d)} to match pred {tuple(pred.shape)}, '
+                     f'got {tuple(other.shape)}')
+
+
+def _neighbour_rows(neighbours: Any, n: int) -> np.ndarray:
+  """Returns the boolean [N, N] neighbour matrix; raises on a bad shape or an empty row."""
+  a = np.asarray(neighbours)
+  if a.shape != (n, n):
+    raise ValueError(f'neighbours must have shape [N, N] = {(n, n)}, got {a.shape}')
+  a = a == 1
+  empty = np.flatnonzero(~a.any(axis=1))
+  if empty.size:
+    raise ValueError(f'neighbours row of item {int(empty[0])} is empty (no appropriate listener reaction); '
+                     f'{empty.size} empty row(s) in all: {empty[:10].tolist()}')
+  return a
+
+
+def neighbour_lists(neighbours: Any, n: int) -> tuple[np.ndarray, np.ndarray]:
+  """Pads the neighbour sets to the largest one.
+
+  Args:
+    neighbours: [N, N] 0/1 matrix.
+    n: number of items N.
+
+  Returns:
+    (index [N, K] int32, mask [N, K] bool) with K = max neighbours per item; padded slots have index 0
+    and mask False.
+  """
+  a = _neighbour_rows(neighbours, n)
+  counts = a.sum(axis=1)
+  k_max = int(counts.max())
+  index = np.zeros((n, k_max), np.int32)
+  mask = np.arange(k_max)[None, :] < counts[:, None]
+  rows, cols = np.nonzero(a)
+  slot = np.arange(rows.size) - np.repeat(np.cumsum(counts) - counts, counts)
+  index[rows, slot] = cols
+  return index, mask
+
+
+def default_groups(dim: int) -> tuple[tuple[int, int, float], ...]:
+  """REACT emotion groups for D == 25, otherwise a single group (0, D) of weight 1."""
+  return REACT_EMOTION_GROUPS if dim == 25 else ((0, dim, 1.0),)
+
+
+def _check_groups(groups: Groups, dim: int) -> tuple[tuple[int, int, float], ...]:
+  out = []
+  for g in groups:
+    start, stop, weight = int(g[0]), int(g[1]), float(g[2])
+    if not 0 <= start < stop <= dim:
+      raise ValueError(f'DTW group ({start}, {stop}) is not a valid slice of {dim} dims')
+    out.append((start, stop, weight))
+  if not out:
+    raise ValueError('groups must not be empty')
+  return tuple(out)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# DTW.
+
+
+def _diagonal_costs(p: jax.Array, g: jax.Array, bounds: tuple[tuple[int, int], ...]) -> jax.Array:
+  """Per-group squared frame distances laid out by anti-diagonal.
+
+  Args:
+    p: [B, T1, D] float32 rows of the DTW grid.
+    g: [B, T2, D] float32 columns.
+    bounds: static ((start, stop), ...) dim slices, one per group.
+
+  Returns:
+    [T1 + T2 - 1, G, B, T1] float32: out[d, g, b, i] = |p[b, i] - g[b, d - i]|^2 over group g (0 where
+    d - i is outside [0, T2)).
+  """
+  b, t1, dim = p.shape
+  t2 = g.shape[1]
+  pt = jnp.transpose(p, (2, 0, 1))  # [D, B, T1]
+  grev = jnp.transpose(g[:, ::-1, :], (2, 0, 1))  # [D, B, T2], grev[m] = g[T2 - 1 - m]
+  pad = jnp.zeros((dim, b, t1), p.dtype)
+  gpad = jnp.concatenate([pad, grev, pad], axis=2)  # [D, B, T2 + 2 T1]
+
+  def step(_, d):
+    # g[d - i] = grev[T2 - 1 - d + i] = gpad[T1 + T2 - 1 - d + i]: one contiguous slice per diagonal.
+    gs = lax.dynamic_slice_in_dim(gpad, t1 + t2 - 1 - d, t1, axis=2)
+    costs = [sum((pt[k] - gs[k]) ** 2 for k in range(lo, hi)) for lo, hi in bounds]
+    return None, jnp.stack(costs)
+
+  _, out = lax.scan(step, None, jnp.arange(t1 + t2 - 1))
+  return out
+
+
+def _dtw_recurrence(costs: jax.Array, t2: int) -> jax.Array:
+  """Cumulative-min DTW recurrence over anti-diagonals.
+
+  Args:
+    costs: [T1 + T2 - 1, G, B, T1] from `_diagonal_costs`.
+    t2: number of columns T2.
+
+  Returns:
+    [G, B] min-path cumulative squared cost D[T1 - 1, T2 - 1].
+  """
+  n_diag, n_groups, b, t1 = costs.shape
+  rows = jnp.arange(t1)
+  inf = jnp.float32(jnp.inf)
+  inf_col = jnp.full((n_groups, b, 1), inf)
+
+  def step(carry, xs):
+    prev, prev2 = carry  # diagonals d - 1 and d - 2, indexed by row i
+    c, d = xs
+    j = d - rows
+    up = jnp.concatenate([inf_col, prev[..., :-1]], axis=-1)  # (i - 1, j)
+    diag = jnp.concatenate([inf_col, prev2[..., :-1]], axis=-1)  # (i - 1, j - 1)
+    # (i, j - 1) and (i - 1, j - 1) do not exist in column 0.
+    best = jnp.minimum(up, jnp.where(j == 0, inf, jnp.minimum(prev, diag)))
+    best = jnp.where((rows == 0) & (d == 0), 0.0, best)
+    cur = jnp.where((j >= 0) & (j < t2), c + best, inf)
+    return (cur, prev), None
+
+  init = jnp.full((n_groups, b, t1), inf)
+  (last, _), _ = lax.scan(step, (init, init), (costs, jnp.arange(n_diag)))
+  return last[..., t1 - 1]
+
+
+def dtw_squared(p: jax.Array, g: jax.Array, bounds: tuple[tuple[int, int], ...]) -> jax.Array:
+  """Batched per-group squared DTW (min-path cumulative squared Euclidean cost).
+
+  Args:
+    p: [B, T1, D] float32.
+    g: [B, T2, D] float32.
+    bounds: static ((start, stop), ...) dim slices.
+
+  Returns:
+    [G, B] float32; tslearn's dtw is the square root of this.
+  """
+  return _dtw_recurrence(_diagonal_costs(p, g, bounds), g.shape[1])
+
+
+def weighted_dtw(p: jax.Array, g: jax.Array, groups: Groups) -> jax.Array:
+  """sum_g w_g * sqrt(dtw_sq_g(p, g)) for batches p [B, T1, D], g [B, T2, D] -> [B]."""
+  bounds = tuple((lo, hi) for lo, hi, _ in groups)
+  weights = jnp.asarray([w for _, _, w in groups], jnp.float32)
+  sq = dtw_squared(p, g, bounds)
+  return jnp.sum(weights[:, None] * jnp.sqrt(jnp.maximum(sq, 0.0)), axis=0)
+
+
+@functools.partial(jax.jit, static_argnames=('groups', 'chunk', 'mesh'))
+def _pair_distances(pred, listener, pair_item, pair_sample, pair_neighbour, *, groups, chunk, mesh):
+  """Weighted DTW of pred[item, sample] vs listener[neighbour] for [n_dev * n_chunks * chunk] pairs."""
+
+  def per_device(pred, listener, items, samples, nbrs):
+    def one_chunk(idx):
+      k, s, j = idx
+      return weighted_dtw(pred[k, s], listener[j], groups)
+
+    shape = items.shape
+    idx = tuple(x.reshape(-1, chunk) for x in (items, samples, nbrs))
+    return lax.map(one_chunk, idx).reshape(shape)
+
+  spec = jax.sharding.PartitionSpec('pairs')
+  rep = jax.sharding.PartitionSpec()
+  fn = jax.shard_map(per_device, mesh=mesh, in_specs=(rep, rep, spec, spec, spec), out_specs=spec,
+                     check_vma=False)
+  return fn(pred, listener, pair_item, pair_sample, pair_neighbour)
+
+
+def _pair_mesh() -> jax.sharding.Mesh:
+  return jax.sharding.Mesh(np.array(jax.local_devices()), ('pairs',))
+
+
+def _min_distances(pred: jax.Array, listener: jax.Array, adjacency: np.ndarray, groups: Groups,
+                   chunk: int = DTW_CHUNK) -> np.ndarray:
+  """min over neighbours of the weighted DTW, per (item, sample) -> [N, S] float64 numpy."""
+  n, s = pred.shape[:2]
+  rows, cols = np.nonzero(adjacency)
+  # Every valid (item, sample, neighbour) triple, padded with a mask to whole chunks on every device.
+  items = np.repeat(rows, s)
+  samples = np.tile(np.arange(s), rows.size)
+  nbrs = np.repeat(cols, s)
+  mesh = _pair_mesh()
+  block = chunk * mesh.size
+  total = -(-items.size // block) * block
+  valid = np.arange(total) < items.size
+  pad = total - items.size
+  items, samples, nbrs = (np.concatenate([x, np.zeros(pad, x.dtype)]).astype(np.int32)
+                          for x in (items, samples, nbrs))
+  dist = _pair_distances(pred, listener, items, samples, nbrs, groups=groups, chunk=chunk, mesh=mesh)
+  segment = np.where(valid, items * s + samples, n * s)  # padded pairs go to a dropped segment
+  best = jax.ops.segment_min(dist, jnp.asarray(segment), num_segments=n * s + 1)[: n * s]
+  return np.asarray(best, np.float64).reshape(n, s)
+
+
+def fr_dist(pred, listener, neighbours, *, convention: str = 'react2023', groups: Groups | None = None,
+            chunk: int = DTW_CHUNK) -> float:
+  """FRDist: weighted DTW to the closest appropriate real listener reaction (lower is better).
+
+  Args:
+    pred: [N, S, T, D] generated reactions.
+    listener: [N, T', D] real listener reactions (T' may differ from T).
+    neighbours: [N, N] 0/1 appropriateness matrix; every row needs at least one 1.
+    convention: 'react2023' (sum over samples) or 'corrected' (mean over samples).
+    groups: ((start, stop, weight), ...) dim groups; default `default_groups(D)`.
+    chunk: DTW pairs per scan batch on each device.
+
+  Returns:
+    The metric as a Python float.
+  """
+  _check_convention(convention)
+  pred = _as_array(pred, 'pred', 4)
+  listener = _as_array(listener, 'listener', 3)
+  n, _, _, dim = pred.shape
+  if listener.shape[0] != n or listener.shape[2] != dim:
+    raise ValueError(f'listener must have shape [N, T, D] with N={n}, D={dim}, got {tuple(listener.shape)}')
+  adjacency = _neighbour_rows(neighbours, n)
+  groups = _check_groups(default_groups(dim) if groups is None else groups, dim)
+  best = _min_distances(pred, listener, adjacency, groups, chunk)
+  per_item = best.sum(axis=1) if convention == 'react2023' else best.mean(axis=1)
+  return float(per_item.mean())
+
+
+# ---------------------------------------------------------------------------------------------------------
+# FRCorr.
+
+
+def _moments(x: jax.Array, axis: int) -> tuple[jax.Array, jax.Array, jax.Array, jax.Array]:
+  """(mean, centred x, population variance, is-constant) along `axis`.
+
+  Moments are taken of x - x[0] (shift-invariant), so constant data gives exactly zero centred values.
+  """
+  first = lax.index_in_dim(x, 0, axis, keepdims=True)
+  shifted = x - first
+  shifted_mean = jnp.mean(shifted, axis=axis, keepdims=True)
+  centred = shifted - shifted_mean
+  var = jnp.mean(centred**2, axis=axis)
+  const = jnp.max(x, axis=axis) == jnp.min(x, axis=axis)
+  return jnp.squeeze(shifted_mean + first, axis), centred, var, const
+
+
+@functools.partial(jax.jit, static_argnames=('convention', 'chunk'))
+def _fr_corr_items(pred, listener, index, mask, *, convention, chunk):
+  """Per-item FRCorr contributions [N] (sum or mean over samples of the best CCC)."""
+  n, s, t, d = pred.shape
+  l_mean, l_centred, l_var, l_const = _moments(listener, axis=1)  # [N, D], [N, T, D], ...
+  n_pad = -(-n // chunk) * chunk
+  item_ids = jnp.arange(n_pad)
+  safe_ids = jnp.minimum(item_ids, n - 1)
+
+  def one_item(k):
+    x_mean, x_centred, x_var, x_const = _moments(pred[k], axis=1)  # [S, D], [S, T, D]
+    nb = index[k]  # [K]
+    y_mean, y_var, y_const = l_mean[nb], l_var[nb], l_const[nb]  # [K, D]
+    cov = jnp.einsum('std,ktd->skd', x_centred, l_centred[nb]) / t  # [S, K, D]
+    const = x_const[:, None, :] | y_const[None, :, :]
+    denom_r = jnp.sqrt(jnp.where(const, 1.0, x_var[:, None] * y_var[None]))
+    r = jnp.clip(jnp.where(const, 0.0, cov / denom_r), -1.0, 1.0)
+    x_std, y_std = jnp.sqrt(x_var)[:, None], jnp.sqrt(y_var)[None]
+    ccc = 2.0 * r * x_std * y_std / (
+        x_var[:, None] + y_var[None] + (x_mean[:, None] - y_mean[None]) ** 2 + CCC_EPS)
+    if convention == 'react2023':
+      per_pair = jnp.mean(ccc, axis=-1)  # [S, K]
+    else:
+      keep = ~y_const[None]  # dims where the reference varies
+      count = jnp.sum(keep, axis=-1)
+      per_pair = jnp.where(count > 0, jnp.sum(jnp.where(keep, ccc, 0.0), -1) / jnp.maximum(count, 1), 0.0)
+    best = jnp.max(jnp.where(mask[k][None, :], per_pair, -jnp.inf), axis=-1)  # [S]
+    return jnp.sum(best) if convention == 'react2023' else jnp.mean(best)
+
+  per_item = lax.map(one_item, safe_ids, batch_size=chunk)
+  return per_item[:n]
+
+
+def fr_corr(pred, listener, neighbours, *, convention: str = 'react2023', chunk: int = 8) -> float:
+  """FRCorr: CCC with the best appropriate real listener reaction (higher is better).
+
+  Args:
+    pred: [N, S, T, D] generated reactions.
+    listener: [N, T, D] real listener reactions.
+    neighbours: [N, N] 0/1 appropriateness matrix; every row needs at least one 1.
+    convention: 'react2023' (sum over samples, mean over all dims) or 'corrected' (see module docstring).
+    chunk: items evaluated together (memory is about chunk * K * T * D floats).
+
+  Returns:
+    The metric as a Python float.
+  """
+  _check_convention(convention)
+  pred = _as_array(pred, 'pred', 4)
+  listener = _as_array(listener, 'listener', 3)
+  _check_pair(pred, listener, 'listener')
+  index, mask = neighbour_lists(neighbours, pred.shape[0])
+  per_item = _fr_corr_items(pred, listener, jnp.asarray(index), jnp.asarray(mask), convention=convention,
+                            chunk=chunk)
+  return float(jnp.mean(per_item))
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Diversity and variance.
+
+
+def _shifted_var(x: jax.Array, axis: int) -> jax.Array:
+  """Unbiased variance of x - x[0] along `axis`: same value, exactly 0 for constant data, less rounding."""
+  return jnp.var(x - lax.index_in_dim(x, 0, axis, keepdims=True), axis=axis, ddof=1)
+
+
+@jax.jit
+def _fr_div(pred):
+  return jnp.mean(2.0 * jnp.mean(_shifted_var(pred, 1), axis=(1, 2)))
+
+
+@jax.jit
+def _fr_var(pred):
+  return jnp.mean(jnp.mean(_shifted_var(pred, 2), axis=(1, 2)))
+
+
+@jax.jit
+def _fr_dvs(pred):
+  return 2.0 * jnp.mean(jnp.mean(_shifted_var(pred, 0), axis=(1, 2)))
+
+
+def fr_div(pred, *, convention: str = 'react2023') -> float:
+  """FRDiv (S-MSE): mean over items of the mean squared distance between two different samples.
+
+  Equals mean_k 2 * mean_{t,d} var_s(pred[k, :, t, d]) (unbiased); 0.0 when S == 1 (both conventions).
+  """
+  _check_convention(convention)
+  pred = _as_array(pred, 'pred', 4)
+  if pred.shape[1] < 2:
+    return 0.0
+  return float(_fr_div(pred))
+
+
+def fr_var(pred, *, convention: str = 'react2023') -> float:
+  """FRVar: mean over (item, sample, dim) of the unbiased temporal variance (both conventions)."""
+  _check_convention(convention)
+  pred = _as_array(pred, 'pred', 4)
+  if pred.shape[2] < 2:
+    raise ValueError(f'fr_var needs at least 2 frames, got T={pred.shape[2]}')
+  return float(_fr_var(pred))
+
+
+def fr_dvs(pred, *, convention: str = 'react2023') -> float:
+  """FRDvs: mean squared distance between different speakers' s-th samples (both conventions).
+
+  Equals 2 * mean_{s,t,d} var_k(pred[:, s, t, d]) (unbiased); NaN when N < 2 (the official 0/0).
+  """
+  _check_convention(convention)
+  pred = _as_array(pred, 'pred', 4)
+  if pred.shape[0] < 2:
+    return float('nan')
+  return float(_fr_dvs(pred))
+
+
+# ---------------------------------------------------------------------------------------------------------
+# FRSyn (TLCC).
+
+
+def _lagged_correlations(x: jax.Array, y: jax.Array, max_lag: int):
+  """Per-lag, per-dim Pearson r of x[t] with y[t - lag] on their overlap.
+
+  Args:
+    x: [T, D] prediction.
+    y: [T, D] speaker.
+    max_lag: lags -max_lag..max_lag.
+
+  Returns:
+    (r [2L+1, D], constant [2L+1, D] bool): r is 0 where `constant` (a window that is constant in x or y,
+    or shorter than 2 frames, where NumPy gives NaN).
+  """
+  t, _ = x.shape
+  ypad = jnp.pad(y, ((max_lag, max_lag), (0, 0)))
+  times = jnp.arange(t)
+
+  def one_lag(lag):
+    ys = lax.dynamic_slice_in_dim(ypad, max_lag - lag, t, axis=0)  # ys[t] = y[t - lag]
+    valid = ((times - lag >= 0) & (times - lag < t))[:, None]
+    count = jnp.sum(valid)
+    xm = jnp.sum(jnp.where(valid, x, 0.0), 0) / count
+    ym = jnp.sum(jnp.where(valid, ys, 0.0), 0) / count
+    xc = jnp.where(valid, x - xm, 0.0)
+    yc = jnp.where(valid, ys - ym, 0.0)
+    sxy, sxx, syy = jnp.sum(xc * yc, 0), jnp.sum(xc**2, 0), jnp.sum(yc**2, 0)
+
+    def is_const(v):
+      return jnp.max(jnp.where(valid, v, -jnp.inf), 0) == jnp.min(jnp.where(valid, v, jnp.inf), 0)
+
+    const = is_const(x) | is_const(ys) | (count < 2)
+    r = jnp.where(const, 0.0, sxy / jnp.sqrt(jnp.where(const, 1.0, sxx * syy)))
+    return r, const
+
+  return jax.vmap(one_lag)(jnp.arange(-max_lag, max_lag + 1))
+
+
+def _tlcc_offset(x: jax.Array, y: jax.Array, convention: str, max_lag: int) -> jax.Array:
+  """|lag| (frames) of the TLCC peak for one prediction x [T, D] and speaker y [T, D]."""
+  r, const = _lagged_correlations(x, y, max_lag)
+  if convention == 'react2023':
+    has_nan = jnp.any(const, axis=1)  # NaN propagates to the lag's mean
+    corr = jnp.where(has_nan, -jnp.inf, jnp.mean(r, axis=1))
+    # NumPy/torch argmax returns the first NaN when there is one.
+    a = jnp.where(jnp.any(has_nan), jnp.argmax(has_nan), jnp.argmax(corr))
+    return jnp.abs(max_lag - a).astype(jnp.float32)
+  keep = ~const
+  count = jnp.sum(keep, axis=1)
+  corr = jnp.where(count > 0, jnp.sum(jnp.where(keep, r, 0.0), 1) / jnp.maximum(count, 1), -jnp.inf)
+  a = jnp.argmax(corr)
+  offset = jnp.abs(max_lag - a).astype(jnp.float32)
+  return jnp.where(jnp.any(count > 0), offset, jnp.float32(max_lag))
+
+
+@functools.partial(jax.jit, static_argnames=('convention', 'max_lag', 'chunk'))
+def _fr_syn_items(pred, speaker, *, convention, max_lag, chunk):
+  n, s = pred.shape[:2]
+  samples = 1 if convention == 'react2023' else s
+
+  def one_item(k):
+    offsets = jax.vmap(lambda x: _tlcc_offset(x, speaker[k], convention, max_lag))(pred[k, :samples])
+    return jnp.mean(offsets)
+
+  return lax.map(one_item, jnp.arange(n), batch_size=chunk)
+
+
+def fr_syn(pred, speaker, *, convention: str = 'react2023', max_lag: int = MAX_LAG, chunk: int = 8) -> float:
+  """FRSyn (TLCC): mean |lag| in frames of the peak lagged correlation with the speaker (lower is better).
+
+  Args:
+    pred: [N, S, T, D] generated reactions.
+    speaker: [N, T, D] speaker behaviour.
+    convention: 'react2023' (sample 0, NaN-first argmax) or 'corrected' (all samples, constant dims
+      skipped); see the module docstring.
+    max_lag: lags -max_lag..max_lag (49 = official at 25 fps).
+    chunk: items evaluated together.
+
+  Returns:
+    The metric as a Python float.
+  """
+  _check_convention(convention)
+  pred = _as_array(pred, 'pred', 4)
+  speaker = _as_array(speaker, 'speaker', 3)
+  _check_pair(pred, speaker, 'speaker')
+  return float(jnp.mean(_fr_syn_items(pred, speaker, convention=convention, max_lag=max_lag, chunk=chunk)))
+
+
+# ---------------------------------------------------------------------------------------------------------
+
+
+def compute_all(pred, listener, speaker, neighbours, *, convention: str = 'react2023',
+                groups: Groups | None = None) -> dict[str, float]:
+  """All six REACT metrics.
+
+  Args:
+    pred: [N, S, T, D] generated reactions.
+    listener: [N, T, D] real listener reactions.
+    speaker: [N, T, D] speaker behaviour.
+    neighbours: [N, N] 0/1 appropriateness matrix.
+    convention: 'react2023' or 'corrected'.
+    groups: DTW dim groups for FRDist (default `default_groups(D)`).
+
+  Returns:
+    {'fr_corr', 'fr_dist', 'fr_div', 'fr_var', 'fr_dvs', 'fr_syn'} -> float.
+  """
+  _check_convention(convention)
+  pred = _as_array(pred, 'pred', 4)
+  listener = _as_array(listener, 'listener', 3)
+  speaker = _as_array(speaker, 'speaker', 3)
+  return {
+      'fr_corr': fr_corr(pred, listener, neighbours, convention=convention),
+      'fr_dist': fr_dist(pred, listener, neighbours, convention=convention, groups=groups),
+      'fr_div': fr_div(pred, convention=convention),
+      'fr_var': fr_var(pred, convention=convention),
+      'fr_dvs': fr_dvs(pred, convention=convention),
+      'fr_syn': fr_syn(pred, speaker, convention=convention),
+  }

@@ -508,7 +508,7 @@ def add_listening(rng: np.random.Generator, motion: Motion, partner: SpeechFrame
   stress_drive = _bumps(t_frames, partner.stress_frames + lag - 0.5 * nod_len, nod_len, stress_w)
   drive = stress_drive + _bumps(t_frames, partner.pause_frames + lag - 0.3 * nod_len, nod_len, pause_w)
   motion.angle[:, PITCH] += _NOD_AMPLITUDE * person.nod_gain * np.tanh(1.3 * drive)
-  motion.sem[:, BROW] += 0.5 * np.tanh(stress_drive)  # engaged brow raise on the speaker's emphasis
+  motion.sem[:, BROW] += 0.7 * np.tanh(stress_drive)  # engaged brow raise on the speaker's emphasis
   # Response intensity (nods on emphasis, shakes at phrase ends) that also strengthens the expression offsets.
   engagement = np.tanh(stress_drive + _bumps(t_frames, partner.pause_frames + lag - 0.3 * nod_len, nod_len,
                                              reaction.shake))
@@ -735,8 +735,8 @@ def make_vico(out_dir: str, num_clips: int, seed: int, *, fps: float = VICO_FPS,
   n_train, n_test, n_ood = counts
   os.makedirs(out_dir, exist_ok=True)
   meta = np.random.default_rng([seed, 0])
-  n_in_spk = min(n_train, max(2, -(-(n_train + n_test) // 8)))
-  n_in_lst = min(n_train, max(2, -(-(n_train + n_test) // 6)))
+  n_in_spk = min(n_train, max(2, -(-(n_train + n_test) // 5)))
+  n_in_lst = min(n_train, max(2, -(-(n_train + n_test) // 4)))
   n_ood_spk, n_ood_lst = max(1, -(-n_ood // 3)), max(1, -(-n_ood // 3))
   ids = np.arange(n_in_spk + n_in_lst + n_ood_spk + n_ood_lst)
   in_spk, ids = ids[:n_in_spk], ids[n_in_spk:]

@@ -73,7 +73,7 @@ def _check_coeffs(x, what: str) -> np.ndarray:
   return x
 
 
-def _fit_length(x: np.ndarray, num_frames: int) -> np.ndarray:
+def fit_length(x: np.ndarray, num_frames: int) -> np.ndarray:
   """Truncates or pads (repeating the last row) along axis 0 to `num_frames`."""
   if len(x) >= num_frames:
     return x[:num_frames]
@@ -335,9 +335,9 @@ def render_frames(listener, speaker=None, audio_env: np.ndarray | None = None, f
   T = len(listener)
   people = [("listener", listener)]
   if speaker is not None:
-    people.insert(0, ("speaker", _fit_length(_check_coeffs(speaker, f"{name}: speaker"), T)))
+    people.insert(0, ("speaker", fit_length(_check_coeffs(speaker, f"{name}: speaker"), T)))
   if audio_env is not None:
-    audio_env = _fit_length(np.asarray(audio_env, np.float32).reshape(-1, 1), T)[:, 0]
+    audio_env = fit_length(np.asarray(audio_env, np.float32).reshape(-1, 1), T)[:, 0]
   size = panel * _SS
   glyphs = [(role, _glyph(c, size, pose_gain, channels, x_offset=k * size)) for k, (role, c) in enumerate(people)]
   font, small = _font(15 * _SS), _font(12 * _SS)

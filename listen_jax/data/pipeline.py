@@ -25,6 +25,7 @@ import collections
 import dataclasses
 import os
 import re
+import sys
 import threading
 from typing import Any, Iterator, Mapping, Sequence
 
@@ -579,24 +580,54 @@ def count_windows(source: ClipSource, *, window: int, stride: int = 1, min_windo
   return len(enumerate_windows(source.lengths, window=window, stride=stride, min_window=min_window))
 
 
-class _WindowMaker(grain.transforms.MapWithIndex):
-  """Maps (stream position, window id) to one padded, normalised training example."""
+class _WindowMaker(grain.transforms.Map):
+  """Maps a position in the epoch-shuffled window stream to the window to read (`_WindowRef`).
 
-  def __init__(self, loader: _ClipLoader, table: np.ndarray, window: int, num_neighbours: int, seed: int,
-               process_index: int, process_count: int):
-    self.loader, self.table, self.window = loader, table, window
-    self.num_neighbours, self.seed = num_neighbours, seed
-    self.process_index, self.process_count = process_index, process_count
+  Stream position g is window `perm_e[g % n]` of epoch e = g // n, where perm_e is a permutation of the n
+  windows drawn from (seed, e). Permutations are computed once per epoch and cached (grain's `shuffle`
+  costs 20 us to 2 ms per element, dominating the pipeline).
+  """
 
-  def map_with_index(self, local_index: int, window_id: int) -> _WindowRef:
+  def __init__(self, loader: _ClipLoader, table: np.ndarray, num_neighbours: int, seed: int):
+    self.loader, self.table = loader, table
+    self.num_neighbours, self.seed = num_neighbours, seed % 2**32
+    self._init_cache()
+
+  def _init_cache(self):
+    self._permutations: dict[int, np.ndarray] = {}
+    self._lock = threading.Lock()
+
+  def __getstate__(self):
+    state = dict(self.__dict__)
+    state.pop("_permutations"), state.pop("_lock")
+    return state
+
+  def __setstate__(self, state):
+    self.__dict__.update(state)
+    self._init_cache()
+
+  def permutation(self, epoch: int) -> np.ndarray:
+    """[n] int64: the window order of `epoch`."""
+    with self._lock:
+      perm = self._permutations.get(epoch)
+    if perm is None:
+      perm = np.random.default_rng([self.seed, epoch]).permutation(len(self.table))
+      with self._lock:
+        self._permutations[epoch] = perm
+        for old in sorted(self._permutations)[:-3]:  # keep the latest epochs only
+          del self._permutations[old]
+    return perm
+
+  def map(self, stream_index: int) -> _WindowRef:
+    epoch, offset = divmod(int(stream_index), len(self.table))
+    window_id = int(self.permutation(epoch)[offset])
     position, start, length = (int(v) for v in self.table[window_id])
     neighbours = None
     if self.loader.spec.neighbour_tracks and not self.loader.spec.self_neighbour:
       neighbours = self.loader.source.meta.neighbours[position]
       if len(neighbours) > self.num_neighbours:
         # A fresh, reproducible subset each time this window is visited (seed, epoch, window).
-        epoch = (self.process_index + local_index * self.process_count) // len(self.table)
-        rng = np.random.default_rng([self.seed % 2**32, epoch, window_id])
+        rng = np.random.default_rng([self.seed, epoch, window_id])
         neighbours = neighbours[np.sort(rng.choice(len(neighbours), self.num_neighbours, replace=False))]
     return _WindowRef(position, start, length, neighbours)
 
@@ -619,7 +650,7 @@ def make_train_iterator(source: ClipSource, *, data_format: str, window: int, st
   """A checkpointable iterator of per-process training batches of windows.
 
   The window list (`enumerate_windows` over the clips in `index` order) is shuffled globally with `seed`,
-  freshly each epoch, and repeated (`num_epochs`, None = forever) into one stream. Process p of n takes
+  with a fresh permutation each epoch, and repeated (`num_epochs`, None = forever) into one stream. Process p of n takes
   stream elements p, p + n, p + 2n, ..., so at every step the union of the processes' batches is exactly
   the single-process global batch, and all processes get the same number of batches.
 
@@ -665,9 +696,9 @@ def make_train_iterator(source: ClipSource, *, data_format: str, window: int, st
     raise ValueError(f"{source.name}: {len(table)} windows x {num_epochs} epochs cannot fill one global batch of "
                      f"{global_batch_size}")
   loader = _ClipLoader(source, spec, cache_bytes)
-  maker = _WindowMaker(loader, table, window, num_neighbours, seed, process_index, process_count)
-  ds = grain.MapDataset.range(len(table)).seed(seed).shuffle().repeat(num_epochs)
-  ds = ds[process_index::process_count].map_with_index(maker)
+  maker = _WindowMaker(loader, table, num_neighbours, seed)
+  stream_length = sys.maxsize if num_epochs is None else len(table) * num_epochs
+  ds = grain.MapDataset.range(stream_length)[process_index::process_count].map(maker)
   ds = ds.batch(local_batch, drop_remainder=True, batch_fn=_BatchAssembler(loader, window, num_neighbours))
   if read_threads < 1 or prefetch_batches < 0:
     raise ValueError(f"need read_threads >= 1 and prefetch_batches >= 0, got {read_threads}, {prefetch_batches}")

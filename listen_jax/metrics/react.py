@@ -73,7 +73,7 @@ REACT_EMOTION_GROUPS = ((0, 15, 1.0 / 15.0), (15, 17, 1.0), (17, 25, 1.0 / 8.0))
 MAX_LAG = 49
 CCC_EPS = 1e-8
 # DTW pairs per lax.map step on one device (phase-1 costs of a chunk are [2T-1, G, chunk, T] float32).
-DTW_CHUNK = 4
+DTW_CHUNK = 1
 
 Groups = Sequence[tuple[int, int, float]]
 

@@ -89,14 +89,15 @@ def test_decoder_block_is_causal(block_setup):
 
 def test_decoder_block_streaming_keys_match(block_setup):
   block, params, x, mem, sb, cb = block_setup
-  full = block.apply(params, x, mem, sb, cb)
   n = 2
-  tail = block.apply(params, x[:, -n:], mem, sb[:, -n:], cb[:, -n:], self_keys=x)
+  full, tail = jax.jit(lambda: (block.apply(params, x, mem, sb, cb),
+                                block.apply(params, x[:, -n:], mem, sb[:, -n:], cb[:, -n:], self_keys=x)))()
   np.testing.assert_allclose(tail, full[:, -n:], atol=1e-5)
 
 
 def test_dropout_needs_rng_and_changes_output(block_setup):
   block, params, x, mem, sb, cb = block_setup
-  det = block.apply(params, x, mem, sb, cb)
-  sto = block.apply(params, x, mem, sb, cb, deterministic=False, rngs={"dropout": jax.random.key(1)})
+  det, sto = jax.jit(lambda: (block.apply(params, x, mem, sb, cb),
+                              block.apply(params, x, mem, sb, cb, deterministic=False,
+                                          rngs={"dropout": jax.random.key(1)})))()
   assert sto.shape == det.shape and np.abs(sto - det).max() > 1e-4

@@ -23,7 +23,7 @@ def make_mesh(model_parallel: int = 1, devices=None) -> jax.sharding.Mesh:
   if model_parallel < 1 or n % model_parallel:
     raise ValueError(f"model_parallel={model_parallel} must divide the device count {n}")
   return jax.make_mesh((n // model_parallel, model_parallel), (DATA_AXIS, MODEL_AXIS), devices=devices,
-                       axis_types=(jax.sharding.AxisType.Explicit,) * 2)
+                       axis_types=(jax.sharding.AxisType.Auto,) * 2)
 
 
 def data_sharding(mesh) -> NamedSharding:

@@ -72,7 +72,7 @@ def make_train_step(task: tasks.Task, tx: optax.GradientTransformation, *, accum
 
   def grads_and_metrics(params, batch, rng):
     if accumulate_steps == 1:
-      (loss, aux), grads = grad_fn(state.params, batch, rng)
+      (loss, aux), grads = grad_fn(params, batch, rng)
     else:
       k = accumulate_steps
 

@@ -39,6 +39,7 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   c.skip_nonfinite = False  # Skip (instead of stopping on) steps with a non-finite loss or gradient.
 
   # Parallelism and precision.
+  c.num_devices = 0  # Devices to use (0: every device of every host).
   c.model_parallel = 1  # Devices on the mesh's model axis (data axis gets the rest).
   c.accumulate_steps = 1  # Gradient accumulation micro-batches per step (batch_size is the global total).
   c.compute_dtype = "float32"  # 'bfloat16' computes in bf16 with float32 master weights.

@@ -15,3 +15,29 @@ os.makedirs(_cache, exist_ok=True)
 jax.config.update("jax_compilation_cache_dir", os.path.join(_cache, "jit"))
 jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.5)
 jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
+
+import pytest  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def vico_data_dir(tmp_path_factory):
+  """A tiny prepared ViCo dataset (synthetic raw layout -> TFDS build); returns the TFDS data_dir."""
+  from launch import build_datasets  # pylint: disable=g-import-not-at-top
+  from listen_jax import synthetic  # pylint: disable=g-import-not-at-top
+
+  root = tmp_path_factory.mktemp("vico")
+  synthetic.make_vico(str(root / "raw"), num_clips=12, seed=0, min_seconds=2.0, max_seconds=4.0)
+  build_datasets.build("vico", str(root / "raw"), str(root / "data"))
+  return str(root / "data")
+
+
+@pytest.fixture(scope="session")
+def react_data_dir(tmp_path_factory):
+  """A tiny prepared REACT dataset; returns the TFDS data_dir."""
+  from launch import build_datasets  # pylint: disable=g-import-not-at-top
+  from listen_jax import synthetic  # pylint: disable=g-import-not-at-top
+
+  root = tmp_path_factory.mktemp("react")
+  synthetic.make_react(str(root / "raw"), num_clips=10, seed=0, min_seconds=4.0, max_seconds=4.0)
+  build_datasets.build("react", str(root / "raw"), str(root / "data"))
+  return str(root / "data")

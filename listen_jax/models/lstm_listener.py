@@ -189,7 +189,7 @@ class ListenerLSTM(nn.Module):
   use_attitude: bool = False
   num_attitudes: int = 3
   dtype: Any = jnp.float32
-  scan_unroll: int = 8
+  scan_unroll: int = 1
 
   def setup(self):
     in_dim = self.audio_dim + self.motion_dim

@@ -208,7 +208,9 @@ class Setup:
   def __init__(self, config: ml_collections.ConfigDict, *, process_index: int | None = None,
                process_count: int | None = None, split: str = "train"):
     self.config = config
-    self.mesh = sharding.make_mesh(config.get("model_parallel", 1))
+    num_devices = int(config.get("num_devices", 0) or 0)
+    self.mesh = sharding.make_mesh(config.get("model_parallel", 1),
+                                   devices=jax.devices()[:num_devices] if num_devices else None)
     sharding.check_batch_size(config.batch_size, self.mesh)
     self.task = tasks.get_task(config)
     self.process_index = jax.process_index() if process_index is None else process_index

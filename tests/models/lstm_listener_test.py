@@ -144,35 +144,39 @@ def test_dropout_masks_differ_per_step(model_and_vars):
   keep = np.asarray(keep)
   assert all((keep[t] != keep[t + 1]).any() for t in range(T - 1))
   assert 0.35 < keep.mean() < 0.65
-  det = apply(variables, audio, speaker, init, lengths)
-  other = apply(variables, audio, speaker, init, lengths, deterministic=False, rngs={"dropout": jax.random.key(8)})
-  assert not np.allclose(out, det) and not np.allclose(out, other)
+  other, _ = apply(variables, audio, speaker, init, lengths, deterministic=False,
+                   rngs={"dropout": jax.random.key(8)}, mutable=("intermediates",))
+  assert not np.allclose(out, other)
 
 
-def test_attitude_embedding():
+def test_attitude_embedding(model_and_vars):
   model = ListenerLSTM(use_attitude=True)
+  _, variables = model_and_vars
   audio, speaker, init, lengths = _inputs(6)
   attitude = jnp.array([0, 1, 2])
-  variables = jax.jit(model.init)(jax.random.key(0), audio, speaker, init, lengths, attitude)
+  shapes = jax.eval_shape(model.init, jax.random.key(0), audio, speaker, init, lengths, attitude)
+  assert shapes["params"]["attitude_embed"]["embedding"].shape == (3, 384)
+  assert sum(x.size for x in jax.tree.leaves(shapes)) == 248_449 + 3 * 384
+  # Zero-initialised (checked on the task's init in test_task_config_options): it starts as the reference
+  # model; a non-zero row changes only its attitude's output.
   apply = _jit_apply(model)
-  assert variables["params"]["attitude_embed"]["embedding"].shape == (3, 384)
-  assert sum(x.size for x in jax.tree.leaves(variables)) == 248_449 + 3 * 384
-  # Zero-initialised: starts as the reference model; a non-zero row changes only its attitude's output.
-  base = apply(variables, audio, speaker, init, lengths, attitude)
-  emb = variables["params"]["attitude_embed"]["embedding"].at[2].set(0.5)
-  moved = apply({"params": {**variables["params"], "attitude_embed": {"embedding": emb}}},
-                audio, speaker, init, lengths, attitude)
+  params = {**variables["params"], "attitude_embed": {"embedding": jnp.zeros((3, 384))}}
+  base = apply({"params": params}, audio, speaker, init, lengths, attitude)
+  np.testing.assert_allclose(base, _jit_apply(ListenerLSTM())(variables, audio, speaker, init, lengths), atol=1e-6)
+  params["attitude_embed"] = {"embedding": jnp.zeros((3, 384)).at[2].set(0.5)}
+  moved = apply({"params": params}, audio, speaker, init, lengths, attitude)
   np.testing.assert_allclose(moved[:2], base[:2], atol=1e-6)
   assert not np.allclose(moved[2, :2], base[2, :2])
   with pytest.raises(ValueError, match="attitude"):
-    model.apply(variables, audio, speaker, init, lengths)
+    model.apply({"params": params}, audio, speaker, init, lengths)
 
 
-def test_bfloat16_compute_keeps_float32_params():
+def test_bfloat16_compute_keeps_float32_params(model_and_vars):
   model = ListenerLSTM(dtype=jnp.bfloat16)
+  _, variables = model_and_vars
   audio, speaker, init, lengths = _inputs(7)
-  variables = jax.jit(model.init)(jax.random.key(0), audio, speaker, init, lengths)
-  assert all(x.dtype == jnp.float32 for x in jax.tree.leaves(variables))
+  shapes = jax.eval_shape(model.init, jax.random.key(0), audio, speaker, init, lengths)
+  assert all(x.dtype == jnp.float32 for x in jax.tree.leaves(shapes))
   out = _jit_apply(model)(variables, audio, speaker, init, lengths)
   ref = _jit_apply(ListenerLSTM())(variables, audio, speaker, init, lengths)
   assert out.dtype == jnp.float32
@@ -212,30 +216,23 @@ def test_task_loss_predict_and_ablations():
   batch = _batch()
   task = get_task(_config())
   assert task.batch_format == "vico"
-  variables = jax.jit(task.init)(jax.random.key(0), batch)
-  params = variables["params"]
-  apply = _jit_apply(task.model)
-  pred = jax.jit(task.predict)(params, batch, jax.random.key(1))["listener"]
+  params = jax.jit(task.init)(jax.random.key(0), batch)["params"]
+  predict = jax.jit(task.predict)
+  pred = predict(params, batch, jax.random.key(1))["listener"]
   assert pred.shape == (B, T, 73)
-  init = batch["listener"][:, 0]
-  expected = apply(variables, batch["audio"], batch["speaker"], init, batch["lengths"])
-  np.testing.assert_allclose(pred, expected, atol=1e-6)
-  loss_fn = jax.jit(task.loss, static_argnums=3)
-  loss, metrics = loss_fn(params, batch, jax.random.key(2), False)
-  ref, _ = vico_losses.reference_loss(expected, jnp.asarray(batch["listener"]), jnp.asarray(batch["lengths"]))
+  np.testing.assert_array_equal(np.asarray(pred)[1, 4:], 0.0)  # beyond lengths
+  loss, metrics = jax.jit(task.loss, static_argnums=3)(params, batch, jax.random.key(2), False)
+  ref, _ = vico_losses.reference_loss(pred, jnp.asarray(batch["listener"]), jnp.asarray(batch["lengths"]))
   np.testing.assert_allclose(loss, ref, rtol=1e-6)
   assert set(metrics) >= {"loss", "exp", "exp_velocity"}
-  train_loss, _ = loss_fn(params, batch, jax.random.key(2), True)
-  assert np.isfinite(train_loss) and not np.isclose(train_loss, loss)
-  grads = jax.jit(jax.grad(lambda p: task.loss(p, batch, jax.random.key(3), True)[0]))(params)
+  train_loss, grads = jax.jit(jax.value_and_grad(lambda p: task.loss(p, batch, jax.random.key(3), True)[0]))(params)
+  assert np.isfinite(train_loss) and not np.isclose(train_loss, loss)  # dropout is on
   assert all(np.isfinite(g).all() for g in jax.tree.leaves(grads))
 
   for ablation, zeroed in (("audio_only", "speaker"), ("visual_only", "audio")):
     ablated = jax.jit(get_task(_config(ablation=ablation)).predict)(params, batch, None)["listener"]
-    inputs = {k: batch[k] for k in ("audio", "speaker")}
-    inputs[zeroed] = np.zeros_like(inputs[zeroed])
-    np.testing.assert_allclose(ablated, apply(variables, inputs["audio"], inputs["speaker"], init, batch["lengths"]),
-                               atol=1e-6)
+    np.testing.assert_allclose(ablated, predict(params, {**batch, zeroed: np.zeros_like(batch[zeroed])}, None)[
+        "listener"], atol=1e-6)
     assert not np.allclose(ablated, pred)
 
 
@@ -248,7 +245,7 @@ def test_task_config_options():
   task = get_task(config)
   assert task.model.use_attitude and task.model.hidden == 16
   params = jax.jit(task.init)(jax.random.key(0), batch)["params"]
-  assert "attitude_embed" in params
+  np.testing.assert_array_equal(params["attitude_embed"]["embedding"], 0.0)
   loss, metrics = jax.jit(task.loss, static_argnums=3)(params, batch, jax.random.key(1), True)
   np.testing.assert_allclose(loss, metrics["gen"] + 0.2 * metrics["mot_exp"] + 1e-3 * metrics["mot_pose"],
                              rtol=1e-6)

@@ -30,17 +30,34 @@ def inputs(b, t, d, e, seed=0):
   return audio, motion, emotion, noise
 
 
+def random_params(model, *args, **kwargs):
+  """Parameters with the model's shapes filled from NumPy (skips compiling flax's threefry initialisers, which
+  dominates test time on CPU; every parameter, including the zero-initialised speaker head, is non-trivial)."""
+  shapes = jax.eval_shape(functools.partial(model.init, **kwargs), jax.random.key(0), *args)
+  r = np.random.RandomState(123)
+
+  def fill(path, s):
+    name = jax.tree_util.keystr(path)
+    if name.endswith("['scale']"):
+      return jnp.asarray(1.0 + 0.1 * r.randn(*s.shape), s.dtype)
+    fan_in = int(np.prod(s.shape[:-1])) if len(s.shape) > 1 else 10
+    return jnp.asarray(r.randn(*s.shape) / np.sqrt(fan_in), s.dtype)
+
+  return jax.tree_util.tree_map_with_path(fill, shapes)
+
+
 @pytest.fixture(scope="module")
 def react():
+  """Tiny REACT model; `apply` draws two samples (noise [2, B, nW, L]) so one compiled graph serves every test."""
   model = tiny(58, 25)
   audio, motion, emotion, noise = inputs(2, T, 58, 25)
-  params = jax.jit(functools.partial(model.init, noise=noise))(jax.random.key(0), audio, motion, emotion)
-  # The speaker head is zero-initialised; give it weights so causality checks see it move.
-  params = jax.tree_util.tree_map_with_path(
-      lambda path, x: (0.1 * jax.random.normal(jax.random.key(7), x.shape)
-                       if "recon_out" in jax.tree_util.keystr(path) else x), params)
-  apply = jax.jit(lambda p, a, m, e, n: model.apply(p, a, m, e, noise=n))
+  params = random_params(model, audio, motion, emotion, noise=noise)
+  apply = jax.jit(lambda p, a, m, e, n: model.apply(p, a, m, e, noise=n, num_samples=2))
   return model, params, apply
+
+
+def two_noises(noise, seed):
+  return jnp.stack([noise, jnp.asarray(np.random.RandomState(seed).randn(*noise.shape), jnp.float32)])
 
 
 def test_interpolation_weights_match_reference():
@@ -50,24 +67,31 @@ def test_interpolation_weights_match_reference():
 def test_react_shapes_any_length(react):
   model, params, apply = react
   audio, motion, emotion, noise = inputs(2, T, 58, 25, seed=1)
-  out = apply(params, audio, motion, emotion, noise)
-  assert out["motion"].shape == (2, T, 58) and out["emotion"].shape == (2, T, 25)
-  assert out["mu"].shape == out["logvar"].shape == (2, 3, L)
+  out = apply(params, audio, motion, emotion, two_noises(noise, 11))
+  assert out["motion"].shape == (2, 2, T, 58) and out["emotion"].shape == (2, 2, T, 25)
+  assert out["mu"].shape == out["logvar"].shape == (2, 2, 3, L)
   assert out["speaker_recon"].shape == (2, T, 58)
   emo = np.asarray(out["emotion"])
   assert np.all((emo[..., :15] > 0) & (emo[..., :15] < 1)) and np.all(np.abs(emo[..., 15:17]) < 1)
   np.testing.assert_allclose(emo[..., 17:].sum(-1), 1.0, atol=1e-5)
   assert np.all(np.isfinite(np.asarray(out["motion"])))
+  assert np.abs(out["motion"][0] - out["motion"][1]).max() > 1e-4  # samples differ with the noise
+  np.testing.assert_array_equal(out["mu"][0, :, 0], out["mu"][1, :, 0])  # window 0 has no past to differ on
+  single = jax.eval_shape(lambda: model.apply(params, audio, motion, emotion, noise=noise))
+  assert single["motion"].shape == (2, T, 58) and single["mu"].shape == (2, 3, L)
+  drawn = jax.eval_shape(lambda k: model.apply(params, audio, motion, emotion, num_samples=3, rngs={"sample": k}),
+                         jax.random.key(1))
+  assert drawn["motion"].shape == (3, 2, T, 58) and drawn["speaker_recon"].shape == (2, T, 58)
   with pytest.raises(ValueError, match="speaker_audio"):
     model.apply(params, audio[:, :-1], motion, emotion, noise=noise)
   with pytest.raises(ValueError, match="noise"):
-    model.apply(params, audio, motion, emotion, noise=noise[:, :2])
+    jax.eval_shape(lambda: model.apply(params, audio, motion, emotion, noise=noise[:, :2]))
 
 
 def test_vico_shapes_without_emotion():
   model = tiny(73, 0)
   audio, motion, _, noise = inputs(3, 7, 73, 0)
-  out, params = jax.jit(lambda: model.init_with_output(jax.random.key(1), audio, motion, noise=noise))()
+  out, params = jax.eval_shape(lambda: model.init_with_output(jax.random.key(1), audio, motion, noise=noise))
   assert out["motion"].shape == (3, 7, 73) and "emotion" not in out
   assert out["mu"].shape == (3, 2, L) and out["speaker_recon"].shape == (3, 7, 73)
   assert "emotion_head" not in params["params"]["cell"]
@@ -77,6 +101,7 @@ def test_vico_shapes_without_emotion():
 def test_strictly_causal_per_frame(react, t):
   _, params, apply = react
   audio, motion, emotion, noise = inputs(2, T, 58, 25, seed=2)
+  noise = two_noises(noise, 12)
   base = apply(params, audio, motion, emotion, noise)
   r = np.random.RandomState(3)
   audio2 = audio.at[:, 2 * t:].set(jnp.asarray(r.randn(2, 2 * (T - t), F), jnp.float32))
@@ -84,13 +109,13 @@ def test_strictly_causal_per_frame(react, t):
   emotion2 = emotion.at[:, t:].set(jnp.asarray(r.rand(2, T - t, 25), jnp.float32))
   out = apply(params, audio2, motion2, emotion2, noise)
   for key in ("motion", "emotion", "speaker_recon"):
-    np.testing.assert_allclose(out[key][:, :t], base[key][:, :t], atol=1e-5, err_msg=key)
-    assert np.abs(out[key][:, t] - base[key][:, t]).max() > 1e-5, key  # frame t does read its own inputs
+    np.testing.assert_allclose(out[key][..., :t, :], base[key][..., :t, :], atol=1e-5, err_msg=key)
+    assert np.abs(out[key][..., t, :] - base[key][..., t, :]).max() > 1e-5, key  # frame t reads its own inputs
   seen = np.arange(3) * W <= t  # window i's latent reads only speaker frames < i * W
-  np.testing.assert_allclose(out["mu"][:, seen], base["mu"][:, seen], atol=1e-5)
-  np.testing.assert_allclose(out["logvar"][:, seen], base["logvar"][:, seen], atol=1e-5)
+  np.testing.assert_allclose(out["mu"][:, :, seen], base["mu"][:, :, seen], atol=1e-5)
+  np.testing.assert_allclose(out["logvar"][:, :, seen], base["logvar"][:, :, seen], atol=1e-5)
   if not seen.all():  # a later window's latent reads the perturbed frames
-    assert np.abs(out["mu"][:, ~seen] - base["mu"][:, ~seen]).max() > 1e-5
+    assert np.abs(out["mu"][:, :, ~seen] - base["mu"][:, :, ~seen]).max() > 1e-5
 
 
 def online_rollout(model, params, audio, motion, emotion, noise):
@@ -116,27 +141,13 @@ def online_rollout(model, params, audio, motion, emotion, noise):
 
 
 def test_online_rollout_equals_offline(react):
+  """Window-by-window streaming (lax.scan over `step`, fixed noise) equals each offline sample to 1e-5."""
   model, params, apply = react
   audio, motion, emotion, noise = inputs(2, T, 58, 25, seed=4)
+  noise = two_noises(noise, 13)
   offline = apply(params, audio, motion, emotion, noise)
-  online = jax.jit(functools.partial(online_rollout, model))(params, audio, motion, emotion, noise)
-  for key in ("motion", "emotion", "mu", "logvar"):
-    np.testing.assert_allclose(online[key], offline[key], atol=1e-5, err_msg=key)
-
-
-def test_samples_share_the_encoder_and_follow_noise(react):
-  model, params, apply = react
-  audio, motion, emotion, noise = inputs(2, T, 58, 25, seed=5)
-  noise2 = jnp.asarray(np.random.RandomState(6).randn(*noise.shape), jnp.float32)
-  both = jax.jit(lambda p: model.apply(p, audio, motion, emotion, noise=jnp.stack([noise, noise2]),
-                                       num_samples=2))(params)
-  assert both["motion"].shape == (2, 2, T, 58) and both["mu"].shape == (2, 2, 3, L)
-  for i, n in enumerate((noise, noise2)):
-    single = apply(params, audio, motion, emotion, n)
-    np.testing.assert_allclose(both["motion"][i], single["motion"], atol=1e-5)
-  assert np.abs(both["motion"][0] - both["motion"][1]).max() > 1e-4
-  # Noise drawn from the 'sample' rng when not given: reproducible per key, different across samples.
-  draw = jax.jit(lambda p, k: model.apply(p, audio, motion, emotion, num_samples=2, rngs={"sample": k})["motion"])
-  first = draw(params, jax.random.key(1))
-  np.testing.assert_array_equal(first, draw(params, jax.random.key(1)))
-  assert np.abs(first[0] - first[1]).max() > 1e-4
+  rollout = jax.jit(functools.partial(online_rollout, model))
+  for i in range(2):
+    online = rollout(params, audio, motion, emotion, noise[i])
+    for key in ("motion", "emotion", "mu", "logvar"):
+      np.testing.assert_allclose(online[key], offline[key][i], atol=1e-5, err_msg=f"{key} sample {i}")

@@ -1,0 +1,121 @@
+"""Benchmark the ViCo listener: training, whole-clip inference and streaming.
+
+  python -m launch.bench --config=configs/vico_lstm.py:reference [--steps=50]
+
+Prints one JSON line per figure, {"name": ..., "value": ..., "unit": ...}:
+  train_frames_per_s   the trainer's real jitted, donated train step (make_train_step + the config's optimiser)
+                       at the config's batch x window (reference: 16 x 90), frames = batch * window per step;
+  infer_frames_per_s   whole-clip inference (jitted task.predict) on --clip_frames frames (default one 900-frame
+                       clip, batch 1);
+  stream_step_us       ListenerStream.push latency per frame for one stream (result fetched to the host);
+  streams_realtime     concurrent streams one process serves at --fps in real time, from the measured time of one
+                       batched step over --num_streams streams (capacity = num_streams * (1/fps) / step time).
+Timings are medians over repeats after a warm-up (compilation excluded).
+"""
+import json
+import time
+
+from absl import app, flags
+from ml_collections import config_flags
+import numpy as np
+
+FLAGS = flags.FLAGS
+config_flags.DEFINE_config_file("config", "configs/vico_lstm.py:reference", "Model/training config.")
+flags.DEFINE_integer("steps", 50, "Timed train steps per repeat.")
+flags.DEFINE_integer("repeats", 3, "Repeats (median reported).")
+flags.DEFINE_integer("clip_frames", 900, "Frames of the inference clip.")
+flags.DEFINE_integer("num_streams", 1000, "Concurrent streams for the capacity figure.")
+flags.DEFINE_float("fps", 30.0, "Real-time frame rate for the streaming figures.")
+flags.DEFINE_integer("stream_frames", 2000, "Frames pushed when timing one stream.")
+
+
+def _emit(name, value, unit):
+  print(json.dumps({"name": name, "value": float(value), "unit": unit}), flush=True)
+
+
+def _batch(config, batch_size, frames, rng):
+  m = config.model
+  return {
+      "audio": rng.normal(size=(batch_size, frames, m.audio_dim)).astype(np.float32),
+      "speaker": rng.normal(size=(batch_size, frames, m.motion_dim)).astype(np.float32),
+      "listener": rng.normal(size=(batch_size, frames, m.motion_dim)).astype(np.float32),
+      "attitude": rng.integers(0, 3, size=(batch_size,)).astype(np.int32),
+      "lengths": np.full((batch_size,), frames, np.int32),
+      "clip_index": np.arange(batch_size, dtype=np.int32),
+  }
+
+
+def main(argv):
+  del argv
+  import jax  # pylint: disable=g-import-not-at-top
+  from listen_jax import infer, tasks  # pylint: disable=g-import-not-at-top
+  from listen_jax.train import optim, trainer  # pylint: disable=g-import-not-at-top
+
+  config = FLAGS.config
+  rng = np.random.default_rng(0)
+  task = tasks.get_task(config)
+  batch = _batch(config, config.batch_size, config.window, rng)
+  variables = task.init(jax.random.key(0), batch)
+  tx, _ = optim.make_optimizer(config.optimizer, global_batch_size=config.batch_size, steps_per_epoch=1000)
+  state = trainer.TrainState(step=jax.numpy.zeros((), jax.numpy.int32), params=variables["params"],
+                             opt_state=tx.init(variables["params"]))
+  step = jax.jit(trainer.make_train_step(task, tx), donate_argnums=(0,))
+  dev_batch = jax.device_put(batch)
+  key = jax.random.key(1)
+  state, metrics = step(state, dev_batch, key)
+  jax.block_until_ready(metrics)
+  times = []
+  for _ in range(FLAGS.repeats):
+    t0 = time.perf_counter()
+    for _ in range(FLAGS.steps):
+      state, metrics = step(state, dev_batch, key)
+    jax.block_until_ready(metrics)
+    times.append((time.perf_counter() - t0) / FLAGS.steps)
+  _emit("train_frames_per_s", config.batch_size * config.window / np.median(times), "frames/s")
+
+  params = state.params
+  clip = jax.device_put(_batch(config, 1, FLAGS.clip_frames, rng))
+  predict = jax.jit(task.predict)
+  jax.block_until_ready(predict(params, clip, key))
+  times = []
+  for _ in range(FLAGS.repeats * 5):
+    t0 = time.perf_counter()
+    jax.block_until_ready(predict(params, clip, key))
+    times.append(time.perf_counter() - t0)
+  _emit("infer_frames_per_s", FLAGS.clip_frames / np.median(times), "frames/s")
+
+  m = config.model
+  stats = {"audio/mean": np.zeros(m.audio_dim), "audio/std": np.ones(m.audio_dim),
+           "motion/mean": np.zeros(m.motion_dim), "motion/std": np.ones(m.motion_dim)}
+  first = rng.normal(size=(m.motion_dim,)).astype(np.float32)
+  attitude = 1 if m.get("use_attitude") else None
+  stream = infer.ListenerStream(task.model, {"params": params}, stats, first, attitude=attitude)
+  audio = rng.normal(size=(FLAGS.stream_frames, m.audio_dim)).astype(np.float32)
+  speaker = rng.normal(size=(FLAGS.stream_frames, m.motion_dim)).astype(np.float32)
+  for t in range(20):
+    np.asarray(stream.push(audio[t], speaker[t]))
+  t0 = time.perf_counter()
+  for t in range(FLAGS.stream_frames):
+    np.asarray(stream.push(audio[t], speaker[t]))
+  _emit("stream_step_us", (time.perf_counter() - t0) / FLAGS.stream_frames * 1e6, "us")
+
+  s = FLAGS.num_streams
+  firsts = rng.normal(size=(s, m.motion_dim)).astype(np.float32)
+  many = infer.ListenerStream(task.model, {"params": params}, stats, firsts,
+                              attitude=np.ones((s,), np.int32) if attitude is not None else None)
+  a_s = jax.device_put(rng.normal(size=(s, m.audio_dim)).astype(np.float32))
+  v_s = jax.device_put(rng.normal(size=(s, m.motion_dim)).astype(np.float32))
+  for _ in range(5):
+    jax.block_until_ready(many.push(a_s, v_s))
+  times = []
+  for _ in range(50):
+    t0 = time.perf_counter()
+    jax.block_until_ready(many.push(a_s, v_s))
+    times.append(time.perf_counter() - t0)
+  step_s = float(np.median(times))
+  _emit("streams_step_ms", step_s * 1e3, f"ms per step of {s} streams")
+  _emit("streams_realtime", s * (1.0 / FLAGS.fps) / step_s, f"streams at {FLAGS.fps:g} fps")
+
+
+if __name__ == "__main__":
+  app.run(main)

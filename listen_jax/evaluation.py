@@ -165,3 +165,143 @@ def plot_pose_curves(curves, out_png: str) -> None:
   fig.tight_layout()
   fig.savefig(out_png, dpi=90)
   plt.close(fig)
+
+
+# --- REACT-style evaluation of sampling models (ReactFace). ---
+
+REACT_METHODS = ("model", "gt", "random", "mime", "meanseq", "meanfr", "trans_ae")
+
+
+def sample_reactions(task: tasks.Task, params, source, *, num_samples: int, seed: int, batch_size: int = 8,
+                     num_neighbours: int = 8) -> dict[str, Any]:
+  """S samples per item in `index` order.
+
+  Returns `{'motion': [N, S, T, D] raw units, 'emotion': [N, S, T, E] (when the data has emotion),
+  'positions': [N], 'lengths': [N]}`; clips are padded to the longest clip (the caller crops to a common T).
+  Sample s of every item uses the key `fold_in(key(seed), s)`, so results are reproducible per seed.
+  """
+  predict = jax.jit(task.predict)
+  base = jax.random.key(seed)
+  motion, emotion, positions, lengths = [], [], [], []
+  max_len = max(source.lengths)
+  for batch, pos in pipeline.iterate_clips(source, data_format="reaction", batch_size=batch_size,
+                                           pad_to=max_len, num_neighbours=num_neighbours, pad_batch=True):
+    n = len(pos)
+    samples = [predict(params, batch, jax.random.fold_in(base, s)) for s in range(num_samples)]
+    m = np.stack([np.asarray(x["motion"]) for x in samples], axis=1)[:n]
+    motion.append(pipeline.denormalize(m, source.stats, "3dmm"))
+    if "emotion" in samples[0]:
+      emotion.append(np.stack([np.asarray(x["emotion"]) for x in samples], axis=1)[:n])
+    positions.extend(int(p) for p in pos)
+    lengths.extend(int(l) for l in batch["lengths"][:n])
+  out = {"motion": np.concatenate(motion), "positions": np.asarray(positions), "lengths": np.asarray(lengths)}
+  if emotion:
+    out["emotion"] = np.concatenate(emotion)
+  return out
+
+
+def _neighbour_matrix(source) -> np.ndarray:
+  """[N, N] 0/1 in `index` order from each item's `neighbours` feature (the listener itself on ViCo)."""
+  order = list(source.order)
+  row_of = {int(source[p]["index"]): r for r, p in enumerate(order)}
+  a = np.zeros((len(order), len(order)), np.float64)
+  for r, p in enumerate(order):
+    ex = source[p]
+    for j in np.asarray(ex.get("neighbours", [ex["index"]])).reshape(-1):
+      if int(j) in row_of:
+        a[r, row_of[int(j)]] = 1.0
+  return a
+
+
+def _react_arrays(source, key_listener: str, key_speaker: str, length: int) -> tuple[np.ndarray, np.ndarray]:
+  lis = np.stack([np.asarray(source[p][key_listener], np.float32)[:length] for p in source.order])
+  spk = np.stack([np.asarray(source[p][key_speaker], np.float32)[:length] for p in source.order])
+  return lis, spk
+
+
+def evaluate_react(workdir: str, *, splits: Iterable[str] | None = None, seed: int = 0,
+                   batch_size: int = 8) -> dict[str, Any]:
+  """REACT metrics of the model's samples and the naive baselines: writes `W/eval/react.json` and `react.md`.
+
+  Metrics are computed on the 25-d emotion vector when the dataset has one (REACT), otherwise on the 3DMM
+  motion (ViCo data, with FRDist over a single group). All clips are cropped to the shortest clip's length.
+  """
+  from listen_jax.baselines import react as react_baselines  # pylint: disable=g-import-not-at-top
+  from listen_jax.metrics import react as react_metrics  # pylint: disable=g-import-not-at-top
+
+  config, task, params, step = load_run(workdir)
+  eval_cfg = config.get("eval", ml_collections.ConfigDict())
+  num_samples = int(eval_cfg.get("num_samples", 10))
+  convention = eval_cfg.get("convention", "react2023")
+  splits = list(splits or ["test"])
+  train = pipeline.open_split(config.data_dir, config.dataset, "train")
+  has_emotion = "listener_emotion" in train.features
+  lis_key, spk_key = ("listener_emotion", "speaker_emotion") if has_emotion else ("listener", "speaker")
+  if not has_emotion and "listener_3dmm" in train.features:
+    lis_key, spk_key = "listener_3dmm", "speaker_3dmm"
+  train_seqs = [np.asarray(train[p][k], np.float32) for p in train.order for k in (spk_key, lis_key)]
+  results: dict[str, Any] = {}
+  for split_idx, split in enumerate(splits):
+    source = pipeline.open_split(config.data_dir, config.dataset, split)
+    samples = sample_reactions(task, params, source, num_samples=num_samples, seed=seed, batch_size=batch_size,
+                               num_neighbours=config.get("num_neighbours", 8))
+    length = int(min(samples["lengths"]))
+    pred = samples["emotion" if has_emotion else "motion"][:, :, :length]
+    listener, speaker = _react_arrays(source, lis_key, spk_key, length)
+    n, s = len(listener), num_samples
+    rng = np.random.default_rng([seed, split_idx])
+    methods = {
+        "model": pred,
+        "gt": react_baselines.gt(listener, s),
+        "random": react_baselines.random((n, s, length, listener.shape[-1]), rng),
+        "mime": react_baselines.mime(speaker, s),
+        "meanseq": react_baselines.meanseq(train_seqs, n, s, T=length),
+        "meanfr": react_baselines.meanfr(train_seqs, n, length, s),
+    }
+    trans_ae = os.path.join(workdir, "baselines", "trans_ae")
+    if os.path.exists(os.path.join(trans_ae, "checkpoints")):
+      _, ae_task, ae_params, _ = load_run(trans_ae)
+      ae = sample_reactions(ae_task, ae_params, source, num_samples=num_samples, seed=seed, batch_size=batch_size)
+      methods["trans_ae"] = ae["emotion" if has_emotion else "motion"][:, :, :length]
+    neighbours = _neighbour_matrix(source)
+    results[split] = {name: react_metrics.compute_all(p, listener, speaker, neighbours, convention=convention)
+                      for name, p in methods.items()}
+  eval_dir = os.path.join(workdir, "eval")
+  os.makedirs(eval_dir, exist_ok=True)
+  with open(os.path.join(eval_dir, "react.json"), "w", encoding="utf-8") as f:
+    json.dump(results, f, indent=2)
+  with open(os.path.join(eval_dir, "react.md"), "w", encoding="utf-8") as f:
+    f.write(f"# REACT metrics ({convention} convention), checkpoint step {step}, {num_samples} samples\n\n")
+    f.write(f"Computed on `{lis_key}`. Higher is better for FRCorr, FRDiv, FRVar, FRDvs; lower for FRDist, "
+            "FRSyn.\n\n")
+    metric_names = ("fr_corr", "fr_dist", "fr_div", "fr_var", "fr_dvs", "fr_syn")
+    for split, rows in results.items():
+      f.write(f"## {split}\n\n| method | " + " | ".join(metric_names) + " |\n|---|" + "---|" * 6 + "\n")
+      for name, vals in rows.items():
+        f.write(f"| {name} | " + " | ".join(f"{vals[k]:.4f}" for k in metric_names) + " |\n")
+      f.write("\n")
+  return results
+
+
+def generate_reactions(workdir: str, split: str, out: str, *, num_samples: int = 10, seed: int = 0,
+                       batch_size: int = 8) -> None:
+  """Writes `out/motion.npy` [N, S, T, D] (raw units), `out/emotion.npy` [N, S, T, 25] and `out/items.json`."""
+  config, task, params, _ = load_run(workdir)
+  source = pipeline.open_split(config.data_dir, config.dataset, split)
+  samples = sample_reactions(task, params, source, num_samples=num_samples, seed=seed, batch_size=batch_size,
+                             num_neighbours=config.get("num_neighbours", 8))
+  os.makedirs(out, exist_ok=True)
+  np.save(os.path.join(out, "motion.npy"), samples["motion"].astype(np.float32))
+  if "emotion" in samples:
+    np.save(os.path.join(out, "emotion.npy"), samples["emotion"].astype(np.float32))
+  items = []
+  for pos, length in zip(samples["positions"], samples["lengths"]):
+    ex = source[int(pos)]
+    item = {"index": int(ex["index"]), "frames": int(length)}
+    for key in ("speaker_path", "listener_path", "uuid"):
+      if key in ex:
+        v = ex[key]
+        item[key] = v.decode() if isinstance(v, bytes) else str(v)
+    items.append(item)
+  with open(os.path.join(out, "items.json"), "w", encoding="utf-8") as f:
+    json.dump({"split": split, "num_samples": num_samples, "items": items}, f, indent=2)

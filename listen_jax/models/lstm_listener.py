@@ -16,7 +16,10 @@ Parameter names are the contract with the torch bridge: `lstm_l{k}` hold `w_ih` 
 (uniform +-1/sqrt(fan_in) for Linear, +-1/sqrt(hidden) for LSTM weights).
 
 Performance: the input projection of each LSTM layer is computed for all time steps at once, outside the
-recurrence; each layer is its own `lax.scan` whose body is only `h @ w_hh` plus the gate nonlinearities.
+recurrence (one GEMM per layer); each layer is its own `lax.scan` whose body is only `h @ w_hh` plus the gates.
+All four gates come from one tanh (sigmoid(a) = 0.5 tanh(a / 2) + 0.5, with the i, f, o weight columns halved
+at run time; the stored weights are unchanged). The backward pass is hand-written (`jax.custom_vjp`): the
+reverse scan only propagates the state gradients, and the recurrent weight gradient is one GEMM over all steps.
 
 The recurrent state ("carry") is one array [2 ({h, c}), num_layers, batch, hidden] float32.
 """
@@ -102,11 +105,11 @@ def _scan_forward(gates_x, valid, h0, c0, w_hh, unroll, keep_residuals):
     t = jnp.tanh(gx + jnp.dot(h.astype(w_hh.dtype), w_hh, preferred_element_type=jnp.float32))
     i, f, g, o = _gates(t)
     c_new = f * c + i * g
-    tc = jnp.tanh(c_new)
-    h_new = o * tc
-    out = m * h_new
-    carry = (h + m * (h_new - h), c + m * (c_new - c))
-    return carry, ((out, t, tc, h, c) if keep_residuals else out)
+    h_new = o * jnp.tanh(c_new)
+    ok = m > 0.5
+    carry = (jnp.where(ok, h_new, h), jnp.where(ok, c_new, c))
+    out = jnp.where(ok, h_new, 0.0)
+    return carry, ((out, t, c_new) if keep_residuals else out)
 
   return jax.lax.scan(body, (h0, c0), (gates_x, valid), unroll=unroll)[1]
 
@@ -121,7 +124,8 @@ def run_lstm_layer(gates_x: jax.Array, valid: jax.Array, h0: jax.Array, c0: jax.
 
   Args:
     gates_x: [time, batch, 4 * hidden] float32 precomputed scaled input projections.
-    valid: [time, batch, 1] float32, 1 on real frames and 0 on padding.
+    valid: [time, batch, 1] float32, 1 on real frames and 0 on padding; a prefix mask (t < length), which the
+      backward pass relies on (the state before a valid step t is the output of step t - 1).
     h0, c0: [batch, hidden] float32 initial state.
     w_hh: [hidden, 4 * hidden] scaled recurrent weights (see `gate_scale`).
     unroll: scan unroll factor.
@@ -133,30 +137,38 @@ def run_lstm_layer(gates_x: jax.Array, valid: jax.Array, h0: jax.Array, c0: jax.
 
 
 def _run_lstm_layer_fwd(gates_x, valid, h0, c0, w_hh, unroll):
-  out, t, tc, h_prev, c_prev = _scan_forward(gates_x, valid, h0, c0, w_hh, unroll, keep_residuals=True)
-  return out, (valid, t, tc, h_prev, c_prev, w_hh)
+  out, t, c_new = _scan_forward(gates_x, valid, h0, c0, w_hh, unroll, keep_residuals=True)
+  # Everything the reverse scan needs that does not depend on the incoming gradient, for all steps at once:
+  #   d_pre = [dc, dc, dc, dh] * gate_factor,  dc_new = m * dc + dh * cell_factor,  dc_prev = dc_new * f + ...
+  # With a prefix mask the state before valid step t is (out, c_new) of step t - 1.
+  h_prev = jnp.concatenate([h0[None], out[:-1]], axis=0)
+  c_prev = jnp.concatenate([c0[None], c_new[:-1]], axis=0)
+  i, f, g, o = _gates(t)
+  tc = jnp.tanh(c_new)
+  ok = valid > 0.5
+  gate_factor = jnp.where(ok, jnp.concatenate([0.5 * g, 0.5 * c_prev, i, 0.5 * tc], axis=-1) * (1.0 - t * t), 0.0)
+  cell_factor = jnp.where(ok, o * (1.0 - tc * tc), 0.0)
+  return out, (valid, gate_factor, cell_factor, f, h_prev, w_hh)
 
 
 def _run_lstm_layer_bwd(unroll, residuals, d_out):
-  valid, t, tc, h_prev, c_prev, w_hh = residuals
+  valid, gate_factor, cell_factor, forget, h_prev, w_hh = residuals
   w_t = w_hh.T
 
   def body(carry, inputs):
     dh, dc = carry
-    m, tt, tc_t, c_p, dy = inputs
-    i, f, g, o = _gates(tt)
+    m, gf, cf, f, dy = inputs
     dh_new = m * (dh + dy)
-    dc_new = m * dc + dh_new * o * (1.0 - tc_t * tc_t)
-    d_t = jnp.concatenate([0.5 * dc_new * g, 0.5 * dc_new * c_p, dc_new * i, 0.5 * dh_new * tc_t], axis=-1)
-    d_pre = d_t * (1.0 - tt * tt)
+    dc_new = m * dc + dh_new * cf
+    d_pre = jnp.concatenate([dc_new, dc_new, dc_new, dh_new], axis=-1) * gf
     keep = 1.0 - m
     dh_prev = jnp.dot(d_pre.astype(w_t.dtype), w_t, preferred_element_type=jnp.float32) + keep * dh
     dc_prev = dc_new * f + keep * dc
     return (dh_prev, dc_prev), d_pre
 
   zeros = jnp.zeros_like(h_prev[0])
-  (dh0, dc0), d_pre = jax.lax.scan(body, (zeros, zeros), (valid, t, tc, c_prev, d_out), reverse=True,
-                                   unroll=unroll)
+  (dh0, dc0), d_pre = jax.lax.scan(body, (zeros, zeros), (valid, gate_factor, cell_factor, forget, d_out),
+                                   reverse=True, unroll=unroll)
   d_w = jnp.einsum("tbh,tbk->hk", h_prev, d_pre).astype(w_hh.dtype)
   return d_pre, jnp.zeros_like(valid), dh0, dc0, d_w
 

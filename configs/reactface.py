@@ -72,7 +72,7 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   c.model.latent_dim = 128  # VAE latent width.
   c.model.slopes = "alibi"  # 'alibi' (m_h = 2^-h, the reference) | 'ones' (the paper).
   c.model.dropout = 0.1  # Dropout.
-  c.model.max_len = 800  # Longest sequence for positional tables.
+  c.model.max_len = 800  # Streaming cache length (frames the online encoder keeps; exact up to this).
   c.model.speaker_layers = 2  # Speaker-encoder blocks.
   c.model.audio_context = 5  # Causal audio-encoder context (log-mel frames).
   c.model.vae_layers = 2  # Interaction-VAE encoder layers.

@@ -68,6 +68,7 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   c.model.num_layers = 2  # LSTM layers.
   c.model.dropout = 0.1  # Dropout between LSTM layers.
   c.model.use_attitude = True  # Attitude embedding added to the initial state (the paper's conditioning).
+  c.model.residual = True  # Predict the displacement from the reference frame (keeps identity exact).
   c.model.ablation = ""  # '' | 'audio_only' | 'visual_only' (Table 5 ablations).
 
   c.loss = ml_collections.ConfigDict()
@@ -75,6 +76,7 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
 
   if "reference" in variants:
     c.model.use_attitude = False
+    c.model.residual = False
     c.optimizer.grad_clip = 0.0
     c.optimizer.schedule = "step"
     c.optimizer.warmup_steps = 0

@@ -20,12 +20,21 @@ flags.DEFINE_integer("num_processes", None, "Number of processes (multi-host wit
 flags.DEFINE_integer("process_id", None, "This process's id (multi-host without a cluster manager).")
 flags.DEFINE_string("cpu_collectives", "gloo", "CPU collectives for multi-process CPU runs ('' to keep JAX's).")
 flags.DEFINE_integer("num_cpu_devices", 0, "If > 0, simulate this many CPU devices (testing sharded code).")
+flags.DEFINE_string("compilation_cache_dir", None, "Persistent XLA compilation cache (default: "
+                    "$LISTEN_JAX_CACHE_DIR/jit when that is set; '' disables).")
 
 
 def main(argv):
   del argv
+  import os  # pylint: disable=g-import-not-at-top
   import jax  # pylint: disable=g-import-not-at-top
 
+  cache_dir = FLAGS.compilation_cache_dir
+  if cache_dir is None and os.environ.get("LISTEN_JAX_CACHE_DIR"):
+    cache_dir = os.path.join(os.environ["LISTEN_JAX_CACHE_DIR"], "jit")
+  if cache_dir:
+    jax.config.update("jax_compilation_cache_dir", cache_dir)
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.5)
   if FLAGS.num_cpu_devices:
     jax.config.update("jax_num_cpu_devices", FLAGS.num_cpu_devices)
   if FLAGS.multihost:

@@ -88,10 +88,12 @@ class ListenerStream:
     self._carry = jax.jit(lambda v, i, a: model.apply(v, i, a, method=ListenerLSTM.initial_carry))(
         variables, init_z, attitude)
 
+    init_const = jnp.asarray(init_z, jnp.float32) if model.residual else None  # Folded into the executable.
+
     def step(carry, audio_t, speaker_t):
       audio_z = ((audio_t - audio_mean) * audio_scale).reshape(-1, model.audio_dim)
       speaker_z = ((speaker_t - motion_mean) * motion_scale).reshape(-1, model.motion_dim)
-      carry, out_z = model.apply(variables, carry, audio_z, speaker_z, method=ListenerLSTM.step)
+      carry, out_z = model.apply(variables, carry, audio_z, speaker_z, init_const, method=ListenerLSTM.step)
       out = out_z * motion_std + motion_mean
       return carry, (out[0] if self.single else out)
 

@@ -49,8 +49,10 @@ def test_single_stream_equals_offline(setup):
                              offline[0, 0], atol=1e-5, rtol=1e-5)
 
 
-def test_concurrent_streams_equal_offline(setup):
+@pytest.mark.parametrize("residual", [False, True])
+def test_concurrent_streams_equal_offline(setup, residual):
   model, variables, stats, r = setup
+  model = model.clone(residual=residual)
   streams = 3
   audio = r.normal(size=(streams, T, 45)).astype(np.float32)
   speaker = r.normal(size=(streams, T, 73)).astype(np.float32)
@@ -80,3 +82,16 @@ def test_bad_inputs_raise(setup):
     ListenerStream(model, variables, {k: v for k, v in stats.items() if k != "motion/std"}, first, attitude=0)
   with pytest.raises(ValueError, match="first_frame"):
     ListenerStream(model, variables, stats, np.zeros((2, 3, 73)), attitude=0)
+
+
+def test_residual_adds_the_reference_frame(setup):
+  model, variables, stats, r = setup
+  audio = r.normal(size=(2, 5, 45)).astype(np.float32)
+  speaker = r.normal(size=(2, 5, 73)).astype(np.float32)
+  init = r.normal(size=(2, 73)).astype(np.float32)
+  lengths, att = jnp.array([5, 3]), jnp.array([0, 1])
+  plain = model.apply(variables, audio, speaker, init, lengths, att)
+  res = model.clone(residual=True).apply(variables, audio, speaker, init, lengths, att)
+  np.testing.assert_allclose(res[0], plain[0] + init[0], atol=1e-6)
+  np.testing.assert_allclose(res[1, :3], plain[1, :3] + init[1], atol=1e-6)
+  np.testing.assert_array_equal(res[1, 3:], 0.0)  # Padded rows stay zero.

@@ -190,6 +190,9 @@ class ListenerLSTM(nn.Module):
     num_attitudes: attitude classes (positive, neutral, negative).
     dtype: compute dtype of the matmuls; parameters and the LSTM state stay float32.
     scan_unroll: unroll factor of the time scans (performance only).
+    residual: predict the displacement from the reference frame: output = head(h_t) + init (z-space). Not in
+      the reference code; it keeps the listener's identity offset exact over long clips instead of carrying it
+      through the LSTM state (on by default in configs/vico_lstm.py, off in its `reference` variant).
   """
 
   audio_dim: int = AUDIO_DIM
@@ -202,6 +205,7 @@ class ListenerLSTM(nn.Module):
   num_attitudes: int = 3
   dtype: Any = jnp.float32
   scan_unroll: int = 1
+  residual: bool = False
 
   def setup(self):
     in_dim = self.audio_dim + self.motion_dim
@@ -295,17 +299,21 @@ class ListenerLSTM(nn.Module):
       gates_x = jnp.dot(x.astype(self.dtype), w_ih, preferred_element_type=jnp.float32)
       x = run_lstm_layer(gates_x, valid, carry[0, k], carry[1, k], w_hh, self.scan_unroll)
     out = self.head(jnp.swapaxes(x, 0, 1)).astype(jnp.float32)  # [batch, time, 73]
+    if self.residual:
+      out = out + init[:, None, :].astype(jnp.float32)
     return out * jnp.swapaxes(valid, 0, 1)
 
   # -- one frame -----------------------------------------------------------------------------------------------
 
-  def step(self, carry: jax.Array, audio_t: jax.Array, speaker_t: jax.Array) -> tuple[jax.Array, jax.Array]:
+  def step(self, carry: jax.Array, audio_t: jax.Array, speaker_t: jax.Array,
+           init: jax.Array | None = None) -> tuple[jax.Array, jax.Array]:
     """Advances every stream by one frame (deterministic).
 
     Args:
       carry: [2, num_layers, batch, hidden] float32 state (from `initial_carry` or a previous step).
       audio_t: [batch, 45] z-scored audio features of frame t.
       speaker_t: [batch, 73] z-scored speaker motion of frame t.
+      init: [batch, 73] z-scored listener frame 0 (required iff `residual`).
 
     Returns:
       (new carry, [batch, 73] z-space prediction of listener frame t + 1).
@@ -321,4 +329,9 @@ class ListenerLSTM(nn.Module):
       cs.append(c)
       x = h
     new_carry = jnp.stack([jnp.stack(hs), jnp.stack(cs)])
-    return new_carry, self.head(x).astype(jnp.float32)
+    out = self.head(x).astype(jnp.float32)
+    if self.residual:
+      if init is None:
+        raise ValueError("ListenerLSTM(residual=True).step needs the z-scored reference frame `init`")
+      out = out + init.astype(jnp.float32)
+    return new_carry, out

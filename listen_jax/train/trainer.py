@@ -190,10 +190,11 @@ def _truncate_jsonl(path: str, max_step: int) -> None:
     return
   with open(path, encoding="utf-8") as f:
     lines = [l for l in f if l.strip()]
-  kept = [l for l in lines if json.loads(l)["step"] <= max_step]
+  kept = [l for l in lines if l.endswith("\n") and json.loads(l)["step"] <= max_step]  # drops a torn last line
   if len(kept) != len(lines):
-    with open(path, "w", encoding="utf-8") as f:
+    with open(path + ".tmp", "w", encoding="utf-8") as f:  # atomic: a kill here leaves the old log intact
       f.writelines(kept)
+    os.replace(path + ".tmp", path)
 
 
 def save_config(config: ml_collections.ConfigDict, workdir: str) -> None:
@@ -237,6 +238,12 @@ class Setup:
                                       compute_dtype=config.get("compute_dtype", "float32"),
                                       impl=config.get("step_impl", "jit"), mesh=self.mesh)
     self.rng = jax.random.key(config.seed)
+    # The pipeline interleaves processes over each global batch; restore the single-process row order on device.
+    self.row_order = None
+    if self.process_count > 1:
+      if len(sharding.process_rows(self.mesh, config.batch_size)) != self.process_count:
+        raise ValueError(f"the mesh ({num_devices or 'all'} devices) must span all {self.process_count} processes")
+      self.row_order = sharding.interleaved_row_order(self.mesh, config.batch_size)
 
   def make_iterator(self):
     return pipeline.make_train_iterator(self.source, **self.iterator_kwargs)
@@ -261,7 +268,12 @@ class Setup:
 
   def jit_train_step(self, state: TrainState):
     state_sharding = jax.tree.map(lambda x: x.sharding, state)
-    return jax.jit(self.train_step, in_shardings=(state_sharding, sharding.data_sharding(self.mesh),
+    order, mesh, train_step = self.row_order, self.mesh, self.train_step
+
+    def step(state, batch, rng):
+      return train_step(state, sharding.reorder_rows(batch, order, mesh), rng)
+
+    return jax.jit(step, in_shardings=(state_sharding, sharding.data_sharding(self.mesh),
                                                   sharding.replicated(self.mesh)),
                    out_shardings=(state_sharding, sharding.replicated(self.mesh)), donate_argnums=(0,))
 
@@ -300,8 +312,10 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
   progress = _progress(start, setup.num_steps)
   t0 = time.time()
 
+  skipped = 0  # non-finite steps skipped in the current logging window (logged as `skipped`)
+
   def check(pending_item):
-    nonlocal sums, count
+    nonlocal sums, count, skipped
     step_done, metrics, clip_ids = pending_item
     host = jax.device_get(metrics)
     if not bool(host["finite"]):
@@ -310,6 +324,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
       if not skip_nonfinite:
         raise NonFiniteError(msg + " (the update was not applied; set config.skip_nonfinite=True to skip)")
       logging.warning("skipped step: %s", msg)
+      skipped += 1
       return
     for k, v in host.items():
       if k != "finite":
@@ -330,17 +345,19 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
       if done % log_every == 0 or done == setup.num_steps or stop.requested:
         check(pending)
         pending = None
-        if count:
-          last = {k: v / count for k, v in sums.items()}
+        if count or skipped:
+          last = {k: v / count for k, v in sums.items()} if count else {"loss": float("nan")}
+          if skip_nonfinite:
+            last["skipped"] = float(skipped)
           last["learning_rate"] = float(setup.schedule(done - 1))
           last["steps_per_s"] = (done - start) / max(1e-9, time.time() - t0)
           writer.write(done, last)
           progress.set_postfix(loss=f"{last['loss']:.4f}")
-        sums, count = {}, 0
+        sums, count, skipped = {}, 0, 0
       progress.update(1)
       if done % ckpt_every == 0 or done == setup.num_steps or stop.requested:
         ckpt.save(done, state, data_state=iterator.get_state(), meta=meta,
-                  metrics={"loss": last.get("loss", float("nan"))} if last else None, force=True)
+                  metrics=dict(last) if last else None, force=True)
       if stop.requested:
         logging.warning("stopped by SIGTERM at step %d; rerun with the same workdir to resume", done)
         break

@@ -131,6 +131,33 @@ def test_weighted_dtw_matches_naive_dp_with_unequal_lengths():
   assert np.all(np.asarray(react.weighted_dtw(p, p, GROUPS25)) == 0.0)
 
 
+def test_dtw_squared_strips_match_naive_dp_for_any_strip_height():
+  # T1 = 11 is not a multiple of the strip heights, so the last strip is padded and the result comes from
+  # an inner row; rows=1 is the plain row recurrence and rows >= T1 a single strip.
+  rng = np.random.default_rng(11)
+  p = rng.random((5, 11, 25)).astype(np.float32)
+  g = rng.random((5, 7, 25)).astype(np.float32)
+  bounds = tuple((lo, hi) for lo, hi, _ in GROUPS25)
+  want = np.array([[ref_dtw(p[b, :, lo:hi], g[b, :, lo:hi]) ** 2 for b in range(5)] for lo, hi in bounds])
+  for rows in (1, 4, 32):
+    got = np.asarray(react.dtw_squared(p, g, bounds, rows=rows))
+    assert got.shape == (3, 5)
+    np.testing.assert_allclose(got, want, rtol=1e-5, err_msg=f'rows={rows}')
+  got = np.asarray(react.weighted_dtw(p, g, GROUPS25, rows=4))
+  np.testing.assert_allclose(got, [ref_weighted_dtw(p[b], g[b], GROUPS25) for b in range(5)], rtol=1e-5)
+
+
+def test_fr_dist_chunk_larger_than_workload_and_several_chunks_per_device():
+  rng = np.random.default_rng(12)
+  n, s, t = 6, 2, 9
+  pred = rng.random((n, s, t, 25)).astype(np.float32)
+  listener = rng.random((n, t + 3, 25)).astype(np.float32)
+  adj = _adjacency(n, rng)
+  want = ref_fr_dist(pred, listener, adj, GROUPS25)
+  for chunk in (2, 1000):
+    np.testing.assert_allclose(react.fr_dist(pred, listener, adj, chunk=chunk), want, rtol=1e-5)
+
+
 def test_fr_dist_matches_reference_with_padding_mask():
   rng = np.random.default_rng(1)
   n, s, t = 5, 3, 10

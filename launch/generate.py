@@ -5,6 +5,7 @@
 ViCo models write per clip (raw units, frame 0 = the given reference frame):
   DIR/{uuid}.npy            [T, 73] predicted listener (ViCo order angle|exp|trans|crop)
   DIR/{uuid}.speaker.npy    [T, 73] the speaker's motion (for side-by-side previews)
+  DIR/{uuid}.listener_gt.npy [T, 73] the true listener motion (for preview curves)
   DIR/{uuid}.listener.mat   Deep3DFaceRecon layout: coeff [T, 257] (listener id/tex/gamma), transform_params [T, 5]
   DIR/{uuid}.wav            the speaker audio, when --raw_dir points at the raw ViCo layout
   DIR/manifest.json         clip list with attitude and fps
@@ -48,6 +49,7 @@ def generate_vico(workdir, split, out, raw_dir=None, batch_size=16, seed=0):
     pred = preds[pos].astype(np.float32)
     np.save(os.path.join(out, f"{uuid}.npy"), pred)
     np.save(os.path.join(out, f"{uuid}.speaker.npy"), np.asarray(ex["speaker"], np.float32))
+    np.save(os.path.join(out, f"{uuid}.listener_gt.npy"), np.asarray(ex["listener"], np.float32))
     static = np.broadcast_to(np.asarray(ex["listener_static"], np.float32), (len(pred), 187))
     coeff, tp = layouts.vico_to_bfm(pred, static, image_size=tuple(np.asarray(ex["image_size"]).tolist()))
     scipy.io.savemat(os.path.join(out, f"{uuid}.listener.mat"),

@@ -18,7 +18,7 @@ from absl import app, flags
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("workdir", "runs/quickstart", "Output directory.")
-flags.DEFINE_integer("num_clips", 72, "Synthetic clips.")
+flags.DEFINE_integer("num_clips", 160, "Synthetic clips.")
 flags.DEFINE_integer("seed", 0, "Seed for data and training.")
 flags.DEFINE_string("config", "configs/vico_lstm.py:quick", "Training config.")
 
@@ -49,7 +49,8 @@ def main(argv):
   _run("3/6 train", ["launch.train", f"--config={FLAGS.config}", f"--workdir={train}",
                      f"--config.data_dir={data}", f"--config.seed={FLAGS.seed}"])
   _run("4/6 evaluate", ["launch.evaluate", f"--workdir={train}", f"--seed={FLAGS.seed}"])
-  _run("5/6 generate", ["launch.generate", f"--workdir={train}", "--split=test", f"--out={gen}"])
+  _run("5/6 generate", ["launch.generate", f"--workdir={train}", "--split=test", f"--out={gen}",
+                        f"--raw_dir={raw}"])
   _run("6/6 preview", ["launch.render", "--preview", f"--predictions={gen}", f"--out={preview}", "--max_clips=1"])
   for name in ("eval",):
     src = os.path.join(train, name)

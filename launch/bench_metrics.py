@@ -23,7 +23,7 @@ flags.DEFINE_integer('dims', 25, 'Feature dims D (25 = REACT emotion, weighted 3
 flags.DEFINE_integer('neighbours', 10, 'Appropriate neighbours per item (incl. itself).')
 flags.DEFINE_integer('devices', 2, 'CPU devices (threads) the DTW pairs are spread over.')
 flags.DEFINE_integer('chunk', None, 'DTW pairs per batch on one device (default react.DTW_CHUNK).')
-flags.DEFINE_integer('repeats', 3, 'Timed FRDist calls after the warm-up.')
+flags.DEFINE_integer('repeats', 2, 'Timed FRDist calls after the warm-up.')
 flags.DEFINE_boolean('other_metrics', True, 'Also time FRCorr, FRSyn, FRDiv, FRVar, FRDvs (one call each).')
 flags.DEFINE_integer('numpy_pairs', 2, 'Weighted pairs timed with the plain NumPy DTW.')
 flags.DEFINE_float('official_ms_per_pair', 19.0, 'Official tslearn cost of one weighted pair (one core).')

@@ -314,7 +314,7 @@ def fr_dist(pred, listener, neighbours, *, convention: str = 'react2023', groups
     neighbours: [N, N] 0/1 appropriateness matrix; every row needs at least one 1.
     convention: 'react2023' (sum over samples) or 'corrected' (mean over samples).
     groups: ((start, stop, weight), ...) dim groups; default `default_groups(D)`.
-    chunk: DTW pairs per scan batch on each device.
+    chunk: DTW pairs evaluated together on each device (the vectorised axis; capped at the pairs per device).
 
   Returns:
     The metric as a Python float.

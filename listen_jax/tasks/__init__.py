@@ -28,6 +28,7 @@ class Task:
 _TASKS = {
     "vico_lstm": "listen_jax.tasks.vico_lstm",
     "reactface": "listen_jax.tasks.reactface",
+    "trans_ae": "listen_jax.tasks.trans_ae",
 }
 
 

@@ -129,6 +129,12 @@ class Checkpointer:
     out = self._manager.restore(step, args=ocp.args.Composite(meta=ocp.args.JsonRestore()))
     return dict(out.meta or {})
 
+  def read_data_state(self, step: int | None = None) -> dict:
+    """The data-iterator state saved with `step` (default: the latest complete step)."""
+    step = self._resolve(step)
+    out = self._manager.restore(step, args=ocp.args.Composite(data=ocp.args.JsonRestore()))
+    return dict(out.data or {})
+
   def restore(self, abstract_state: Any, step: int | None = None, *, expect_meta: dict | None = None
               ) -> tuple[Any, dict]:
     """Restores `(state, data_state)`; `abstract_state` gives structure, shapes, dtypes and shardings."""

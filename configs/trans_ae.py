@@ -97,12 +97,12 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
     c.optimizer.warmup_steps = 0
     c.optimizer.grad_clip = 0.0
   if "quick" in variants:
-    c.num_train_steps = 600
-    c.optimizer.total_steps = 600
+    c.num_train_steps = 2000
+    c.optimizer.total_steps = 2000
     c.optimizer.learning_rate = 1e-3
-    c.optimizer.warmup_steps = 50
-    c.log_every = 50
-    c.checkpoint_every = 300
+    c.optimizer.warmup_steps = 100
+    c.log_every = 100
+    c.checkpoint_every = 1000
     c.model.feature_dim = 64
     c.model.ffn_dim = 128
   if "vico" in variants:

@@ -71,12 +71,15 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   c.model.residual = True  # Predict the displacement from the reference frame (keeps identity exact).
   c.model.ablation = ""  # '' | 'audio_only' | 'visual_only' (Table 5 ablations).
 
+  c.augment_speaker_offset = 0.5  # Std (z-units) of a random per-window offset on speaker motion (0: off).
+
   c.loss = ml_collections.ConfigDict()
   c.loss.name = "reference"  # 'reference' (group norms + velocity) | 'paper' (Eq. 4-6).
 
   if "reference" in variants:
     c.model.use_attitude = False
     c.model.residual = False
+    c.augment_speaker_offset = 0.0
     c.optimizer.grad_clip = 0.0
     c.optimizer.schedule = "step"
     c.optimizer.warmup_steps = 0

@@ -17,6 +17,8 @@ import time
 
 from absl import app, flags
 from ml_collections import config_flags
+
+from launch import config_cli
 import numpy as np
 
 FLAGS = flags.FLAGS
@@ -118,4 +120,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-  app.run(main)
+  app.run(main, flags_parser=config_cli.parse_flags)

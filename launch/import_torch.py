@@ -10,6 +10,8 @@ supported (see the same docstring for which ReactFace parameters could map and w
 from absl import app, flags, logging
 from ml_collections import config_flags
 
+from launch import config_cli
+
 FLAGS = flags.FLAGS
 flags.DEFINE_enum("kind", "vico", ["vico", "reactface"], "Which reference model the checkpoint belongs to.")
 flags.DEFINE_string("checkpoint", None, "torch checkpoint file (state dict or a dict holding one).", required=True)
@@ -34,4 +36,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-  app.run(main)
+  app.run(main, flags_parser=config_cli.parse_flags)

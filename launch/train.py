@@ -10,6 +10,8 @@ distributed runtime first (no arguments needed under Slurm / Kubernetes / MPI / 
 from absl import app, flags, logging
 from ml_collections import config_flags
 
+from launch import config_cli
+
 FLAGS = flags.FLAGS
 config_flags.DEFINE_config_file("config", "configs/vico_lstm.py", "Training config file[:variant].",
                                 lock_config=True)
@@ -52,4 +54,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-  app.run(main)
+  app.run(main, flags_parser=config_cli.parse_flags)

@@ -126,11 +126,27 @@ def _assert_same_run(workdir: str, reference: str) -> None:
   assert records == ref_records  # every logged loss/metric at every step, exactly
 
 
+class _Background:
+  """An uninterrupted run started in the background (overlapping the interrupted runs) and awaited on demand."""
+
+  def __init__(self, data_dir: str, workdir: str):
+    self.workdir = workdir
+    self._proc = _start(data_dir, workdir)
+    self._done = False
+
+  def wait(self) -> str:
+    if not self._done:
+      rc, err = _finish(self._proc)
+      assert rc == 0, err[-3000:]
+      self._done = True
+    return self.workdir
+
+
 @pytest.fixture(scope="module")
 def reference_run(vico_data_dir, tmp_path_factory):
-  workdir = str(tmp_path_factory.mktemp("uninterrupted") / "w")
-  _run(vico_data_dir, workdir)
-  return workdir
+  run = _Background(vico_data_dir, str(tmp_path_factory.mktemp("uninterrupted") / "w"))
+  yield run
+  run.wait()
 
 
 def test_sigterm_saves_exits_zero_and_resume_equals_uninterrupted(vico_data_dir, reference_run, tmp_path):
@@ -150,7 +166,7 @@ def test_sigterm_saves_exits_zero_and_resume_equals_uninterrupted(vico_data_dir,
 
   err = _run(vico_data_dir, workdir)
   assert f"at step {stop}" in err  # "resumed from ... at step {stop}"
-  _assert_same_run(workdir, reference_run)
+  _assert_same_run(workdir, reference_run.wait())
 
 
 def test_sigkill_at_random_moment_resumes_from_last_complete_checkpoint(vico_data_dir, reference_run, tmp_path):
@@ -169,7 +185,7 @@ def test_sigkill_at_random_moment_resumes_from_last_complete_checkpoint(vico_dat
   assert f"at step {last_complete}" in err, f"killed {moment:.2f} s after checkpoint 10:\n{err[-3000:]}"
   leftovers = [d for d in os.listdir(os.path.join(workdir, "checkpoints")) if not d.isdigit()]
   assert not leftovers, leftovers
-  _assert_same_run(workdir, reference_run)
+  _assert_same_run(workdir, reference_run.wait())
 
 
 # --- Checkpoint integrity, in process. ---

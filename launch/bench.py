@@ -16,13 +16,12 @@ import json
 import time
 
 from absl import app, flags
-from ml_collections import config_flags
 
 from launch import config_cli
 import numpy as np
 
 FLAGS = flags.FLAGS
-config_flags.DEFINE_config_file("config", "configs/vico_lstm.py:reference", "Model/training config.")
+config_cli.define_config_file("config", "configs/vico_lstm.py:reference", "Model/training config.")
 flags.DEFINE_integer("steps", 50, "Timed train steps per repeat.")
 flags.DEFINE_integer("repeats", 3, "Repeats (median reported).")
 flags.DEFINE_integer("clip_frames", 900, "Frames of the inference clip.")

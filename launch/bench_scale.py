@@ -133,6 +133,8 @@ def main(argv):
   import jax  # pylint: disable=g-import-not-at-top
   if FLAGS.num_cpu_devices:
     jax.config.update("jax_num_cpu_devices", FLAGS.num_cpu_devices)
+  if os.environ.get("LISTEN_JAX_CACHE_DIR"):  # Persistent compilation cache (compile_s then reports a load).
+    jax.config.update("jax_compilation_cache_dir", os.path.join(os.environ["LISTEN_JAX_CACHE_DIR"], "jit"))
   records = []
   for model_name in FLAGS.models:
     for batch_size in map(int, FLAGS.batch_sizes):

@@ -8,7 +8,6 @@ accepted and exported are documented in `listen_jax/bridge/torch_weights.py`. `-
 supported (see the same docstring for which ReactFace parameters could map and why they are not imported).
 """
 from absl import app, flags, logging
-from ml_collections import config_flags
 
 from launch import config_cli
 
@@ -16,9 +15,9 @@ FLAGS = flags.FLAGS
 flags.DEFINE_enum("kind", "vico", ["vico", "reactface"], "Which reference model the checkpoint belongs to.")
 flags.DEFINE_string("checkpoint", None, "torch checkpoint file (state dict or a dict holding one).", required=True)
 flags.DEFINE_string("workdir", None, "Run directory to write `checkpoints/0` into.", required=True)
-config_flags.DEFINE_config_file("config", "configs/vico_lstm.py:reference",
-                                "Config the imported weights will be used with (model_name, model dims, "
-                                "use_attitude).", lock_config=False)
+config_cli.define_config_file("config", "configs/vico_lstm.py:reference",
+                              "Config the imported weights will be used with (model_name, model dims, "
+                              "use_attitude).", lock_config=False)
 flags.DEFINE_bool("allow_pickle", False, "Allow full unpickling if the safe torch loader refuses the file.")
 
 

@@ -8,13 +8,12 @@ distributed runtime first (no arguments needed under Slurm / Kubernetes / MPI / 
 --coordinator_address, --num_processes and --process_id).
 """
 from absl import app, flags, logging
-from ml_collections import config_flags
 
 from launch import config_cli
 
 FLAGS = flags.FLAGS
-config_flags.DEFINE_config_file("config", "configs/vico_lstm.py", "Training config file[:variant].",
-                                lock_config=True)
+config_cli.define_config_file("config", "configs/vico_lstm.py", "Training config file[:variant].",
+                              lock_config=True)
 flags.DEFINE_string("workdir", None, "Directory for checkpoints, logs and evaluation.", required=True)
 flags.DEFINE_bool("multihost", False, "Call jax.distributed.initialize() before anything touches devices.")
 flags.DEFINE_string("coordinator_address", None, "host:port of process 0 (multi-host without a cluster manager).")

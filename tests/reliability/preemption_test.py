@@ -286,3 +286,15 @@ def test_checkpoint_of_another_model_is_a_clear_error(tmp_path):
                      match=re.escape("['dense']['kernel']: checkpoint [4, 8] vs config [4, 16]")):
     ckpt.restore({"params": params}, expect_meta=wider)
   ckpt.close()
+
+
+def test_resume_drops_log_records_after_the_checkpoint_and_a_torn_last_line(tmp_path):
+  """A SIGKILL can land after some steps were logged (past the last checkpoint) or in the middle of a line."""
+  path = str(tmp_path / "metrics.jsonl")
+  with open(path, "w", encoding="utf-8") as f:
+    f.writelines(json.dumps({"step": s, "loss": 1.0 / s}) + "\n" for s in range(1, 6))
+    f.write('{"step": 6, "lo')
+  trainer._truncate_jsonl(path, 3)  # pylint: disable=protected-access
+  with open(path, encoding="utf-8") as f:
+    assert [json.loads(line)["step"] for line in f] == [1, 2, 3]
+  assert not os.path.exists(path + ".tmp")

@@ -59,6 +59,11 @@ def build_loss(loss_config: Mapping[str, Any] | None):
   """`config.loss` -> loss_fn(pred, listener, lengths) -> (loss, metrics)."""
   cfg = _as_dict(loss_config)
   name = cfg.get("name", "reference") or "reference"
+  known = {"reference": {"name", "weights", "eps"}, "paper": {"name", "w1", "w2", "include_crop", "eps"}}
+  unknown = sorted(set(cfg) - known.get(name, set(cfg)))
+  if unknown:
+    raise ValueError(f"config.loss has fields {unknown} that the {name!r} loss does not read; "
+                     f"known: {sorted(known[name])}")
   if name == "reference":
     return functools.partial(vico_losses.reference_loss, weights=cfg.get("weights") or None,
                              eps=float(cfg.get("eps", 1e-6)))

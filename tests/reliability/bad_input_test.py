@@ -410,12 +410,9 @@ _CASES = [
          r"config.model_name='transformer_xl' is not a known model; choose one of \[.*'vico_lstm'.*\]"),
     Case("unknown_loss_name", "vico", nothing, _train_config(**{"loss.name": "l2"}), ValueError,
          r"config.loss.name='l2'; expected 'reference' or 'paper'"),
-    # A config *file* (not the CLI, which rejects it above) with a misspelt loss field: still silently ignored.
-    pytest.param(Case("misspelt_loss_field_in_config_file", "vico", nothing,
-                      _task_from_config_file(**{"loss.wieghts": {"exp": 2.0}}), ValueError, r"wieghts"),
-                 marks=pytest.mark.xfail(strict=True,
-                                         reason="listen_jax.tasks.vico_lstm.build_loss ignores unknown config.loss "
-                                                "fields (not a file this sweep may edit)")),
+    # A config *file* (not the CLI, which rejects it above) with a misspelt loss field.
+    Case("misspelt_loss_field_in_config_file", "vico", nothing,
+         _task_from_config_file(**{"loss.wieghts": {"exp": 2.0}}), ValueError, r"wieghts"),
 ]
 
 

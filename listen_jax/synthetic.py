@@ -513,9 +513,11 @@ def add_listening(rng: np.random.Generator, motion: Motion, partner: SpeechFrame
   engagement = np.tanh(stress_drive + _bumps(t_frames, partner.pause_frames + lag - 0.3 * nod_len, nod_len,
                                              reaction.shake))
   if reaction.shake:
+    # Shakes are oscillations, so their phase must be predictable from the speaker alone: they follow the
+    # partner's pauses at the common lag (no personal jitter, which a model could only memorise per identity).
     shake_len = _SHAKE_LENGTH_S * fps
     motion.angle[:, YAW] += _SHAKE_AMPLITUDE * np.tanh(_bumps(
-        t_frames, partner.pause_frames + lag - 0.2 * shake_len, shake_len, reaction.shake, "shake"))
+        t_frames, partner.pause_frames + _NOD_LAG_S * fps - 0.2 * shake_len, shake_len, reaction.shake, "shake"))
   smile_lag = int(round((_SMILE_LAG_S + person.lag_jitter_s) * fps))
   motion.sem[:, SMILE] += reaction.smile_gain * _shift(partner_smile, smile_lag)
   if reaction.backchannel:

@@ -148,8 +148,13 @@ class Checkpointer:
   def restore_raw(self, step: int | None = None) -> Any:
     """Restores the state tree without a target (NumPy arrays), e.g. for evaluation."""
     step = self._resolve(step)
-    out = self._manager.restore(step, args=ocp.args.Composite(state=ocp.args.StandardRestore()))
-    return out.state
+    # Ask for NumPy leaves explicitly: restoring without a target would try to rebuild the saved shardings,
+    # which fails for checkpoints written on another device topology (e.g. a multi-host run).
+    path = self.directory / str(step) / "state"
+    with ocp.PyTreeCheckpointer() as reader:
+      tree = reader.metadata(path).item_metadata.tree
+      restore_args = jax.tree.map(lambda _: ocp.RestoreArgs(restore_type=np.ndarray), tree)
+      return reader.restore(path, args=ocp.args.PyTreeRestore(restore_args=restore_args))
 
   def wait(self) -> None:
     self._manager.wait_until_finished()

@@ -69,9 +69,11 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   c.model.dropout = 0.1  # Dropout between LSTM layers.
   c.model.use_attitude = True  # Attitude embedding added to the initial state (the paper's conditioning).
   c.model.residual = True  # Predict the displacement from the reference frame (keeps identity exact).
+  c.model.relative_speaker = True  # Speaker motion relative to its first frame (identity-invariant input).
   c.model.ablation = ""  # '' | 'audio_only' | 'visual_only' (Table 5 ablations).
 
-  c.augment_speaker_offset = 0.5  # Std (z-units) of a random per-window offset on speaker motion (0: off).
+  c.augment_speaker_offset = 0.0  # Std (z-units) of a random per-window offset on speaker motion (0: off;
+  # redundant with model.relative_speaker, which removes constant offsets).
 
   c.loss = ml_collections.ConfigDict()
   c.loss.name = "reference"  # 'reference' (group norms + velocity) | 'paper' (Eq. 4-6).
@@ -79,6 +81,7 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   if "reference" in variants:
     c.model.use_attitude = False
     c.model.residual = False
+    c.model.relative_speaker = False
     c.augment_speaker_offset = 0.0
     c.optimizer.grad_clip = 0.0
     c.optimizer.schedule = "step"

@@ -90,10 +90,12 @@ class ListenerStream:
 
     init_const = jnp.asarray(init_z, jnp.float32) if model.residual else None  # Folded into the executable.
 
-    def step(carry, audio_t, speaker_t):
+    def step(carry, audio_t, speaker_t, speaker_first):
       audio_z = ((audio_t - audio_mean) * audio_scale).reshape(-1, model.audio_dim)
       speaker_z = ((speaker_t - motion_mean) * motion_scale).reshape(-1, model.motion_dim)
-      carry, out_z = model.apply(variables, carry, audio_z, speaker_z, init_const, method=ListenerLSTM.step)
+      first_z = ((speaker_first - motion_mean) * motion_scale).reshape(-1, model.motion_dim)
+      carry, out_z = model.apply(variables, carry, audio_z, speaker_z, init_const,
+                                 first_z if model.relative_speaker else None, method=ListenerLSTM.step)
       out = out_z * motion_std + motion_mean
       return carry, (out[0] if self.single else out)
 
@@ -102,7 +104,10 @@ class ListenerStream:
     self._speaker_shape = lead + (model.motion_dim,)
     self._step = jax.jit(step, donate_argnums=0).lower(
         self._carry, jax.ShapeDtypeStruct(self._audio_shape, jnp.float32),
+        jax.ShapeDtypeStruct(self._speaker_shape, jnp.float32),
         jax.ShapeDtypeStruct(self._speaker_shape, jnp.float32)).compile()
+    # The speaker's first frame (relative_speaker models): set by the first push, then kept on device.
+    self._speaker_first = None
 
   @property
   def carry(self) -> jax.Array:
@@ -119,12 +124,18 @@ class ListenerStream:
     Returns:
       Raw-unit listener frame t + 1, a device array [73] (single) or [S, 73]; `np.asarray` it for the host.
     """
+    if self._speaker_first is None:
+      if np.shape(speaker_t) != self._speaker_shape:
+        raise ValueError(f"ListenerStream.push: expected speaker {self._speaker_shape} frames, got "
+                         f"{np.shape(speaker_t)}")
+      self._speaker_first = jax.device_put(np.asarray(speaker_t, np.float32))
     try:
-      self._carry, out = self._step(self._carry, audio_t, speaker_t)
+      self._carry, out = self._step(self._carry, audio_t, speaker_t, self._speaker_first)
     except (TypeError, ValueError):  # Slow path: wrong dtype (e.g. float64) or shape.
       shapes = (np.shape(audio_t), np.shape(speaker_t))
       if shapes != (self._audio_shape, self._speaker_shape):
         raise ValueError(f"ListenerStream.push: expected audio {self._audio_shape} and speaker "
                          f"{self._speaker_shape} frames, got {shapes[0]} and {shapes[1]}") from None
-      self._carry, out = self._step(self._carry, np.asarray(audio_t, np.float32), np.asarray(speaker_t, np.float32))
+      self._carry, out = self._step(self._carry, np.asarray(audio_t, np.float32), np.asarray(speaker_t, np.float32),
+                                    self._speaker_first)
     return out

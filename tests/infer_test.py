@@ -49,10 +49,10 @@ def test_single_stream_equals_offline(setup):
                              offline[0, 0], atol=1e-5, rtol=1e-5)
 
 
-@pytest.mark.parametrize("residual", [False, True])
-def test_concurrent_streams_equal_offline(setup, residual):
+@pytest.mark.parametrize("residual,relative", [(False, False), (True, False), (True, True)])
+def test_concurrent_streams_equal_offline(setup, residual, relative):
   model, variables, stats, r = setup
-  model = model.clone(residual=residual)
+  model = model.clone(residual=residual, relative_speaker=relative)
   streams = 3
   audio = r.normal(size=(streams, T, 45)).astype(np.float32)
   speaker = r.normal(size=(streams, T, 73)).astype(np.float32)

@@ -193,6 +193,8 @@ class ListenerLSTM(nn.Module):
     residual: predict the displacement from the reference frame: output = head(h_t) + init (z-space). Not in
       the reference code; it keeps the listener's identity offset exact over long clips instead of carrying it
       through the LSTM state (on by default in configs/vico_lstm.py, off in its `reference` variant).
+    relative_speaker: feed the speaker's motion relative to its first frame (speaker_t - speaker_0, z-space), so
+      the listener reacts to the speaker's movements, not to the absolute pose of identities seen in training.
   """
 
   audio_dim: int = AUDIO_DIM
@@ -206,6 +208,7 @@ class ListenerLSTM(nn.Module):
   dtype: Any = jnp.float32
   scan_unroll: int = 1
   residual: bool = False
+  relative_speaker: bool = False
 
   def setup(self):
     in_dim = self.audio_dim + self.motion_dim
@@ -283,6 +286,8 @@ class ListenerLSTM(nn.Module):
     """
     self._check(audio, speaker)
     batch, time = audio.shape[:2]
+    if self.relative_speaker:
+      speaker = speaker - speaker[:, :1]
     carry = self.initial_carry(init, attitude)
     valid = (jnp.arange(time)[:, None] < jnp.asarray(lengths)[None, :]).astype(jnp.float32)[..., None]
     # Time-major fused input for all steps at once (hoisted out of the recurrence).
@@ -306,7 +311,7 @@ class ListenerLSTM(nn.Module):
   # -- one frame -----------------------------------------------------------------------------------------------
 
   def step(self, carry: jax.Array, audio_t: jax.Array, speaker_t: jax.Array,
-           init: jax.Array | None = None) -> tuple[jax.Array, jax.Array]:
+           init: jax.Array | None = None, speaker_first: jax.Array | None = None) -> tuple[jax.Array, jax.Array]:
     """Advances every stream by one frame (deterministic).
 
     Args:
@@ -314,11 +319,16 @@ class ListenerLSTM(nn.Module):
       audio_t: [batch, 45] z-scored audio features of frame t.
       speaker_t: [batch, 73] z-scored speaker motion of frame t.
       init: [batch, 73] z-scored listener frame 0 (required iff `residual`).
+      speaker_first: [batch, 73] z-scored speaker frame 0 (required iff `relative_speaker`).
 
     Returns:
       (new carry, [batch, 73] z-space prediction of listener frame t + 1).
     """
     self._check(audio_t, speaker_t)
+    if self.relative_speaker:
+      if speaker_first is None:
+        raise ValueError("ListenerLSTM(relative_speaker=True).step needs the z-scored speaker frame 0")
+      speaker_t = speaker_t - speaker_first
     x = self._fuse(audio_t, speaker_t)
     hs, cs = [], []
     for k in range(self.num_layers):

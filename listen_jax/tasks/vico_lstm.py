@@ -30,7 +30,8 @@ from listen_jax.tasks import Task
 
 ABLATIONS = ("", "audio_only", "visual_only")
 _MODEL_FIELDS = ("audio_dim", "motion_dim", "fusion_dim", "hidden", "num_layers", "dropout", "use_attitude",
-                 "num_attitudes", "dtype", "scan_unroll", "residual")
+                 "num_attitudes", "dtype", "scan_unroll", "residual",
+                 "relative_speaker")
 
 
 def _as_dict(section: Any) -> dict[str, Any]:

@@ -93,8 +93,8 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   if "quick" in variants:
     c.stride = 2
     c.batch_size = 32
-    c.num_train_steps = 3000
-    c.optimizer.total_steps = 3000
+    c.num_train_steps = 2000
+    c.optimizer.total_steps = 2000
     c.log_every = 50
     c.checkpoint_every = 500
   if "smoke" in variants:

@@ -7,7 +7,8 @@ Prints one JSON line per figure, {"name": ..., "value": ..., "unit": ...}:
                        at the config's batch x window (reference: 16 x 90), frames = batch * window per step;
   infer_frames_per_s   whole-clip inference (jitted task.predict) on --clip_frames frames (default one 900-frame
                        clip, batch 1);
-  stream_step_us       ListenerStream.push latency per frame for one stream (result fetched to the host);
+  stream_step_us       ListenerStream.push latency per frame for one stream (result fetched to the host), with
+                       synchronous CPU dispatch unless --nosync_dispatch;
   streams_realtime     concurrent streams one process serves at --fps in real time, from the measured time of one
                        batched step over --num_streams streams (capacity = num_streams * (1/fps) / step time).
 Timings are medians over repeats after a warm-up (compilation excluded).
@@ -28,6 +29,8 @@ flags.DEFINE_integer("clip_frames", 900, "Frames of the inference clip.")
 flags.DEFINE_integer("num_streams", 1000, "Concurrent streams for the capacity figure.")
 flags.DEFINE_float("fps", 30.0, "Real-time frame rate for the streaming figures.")
 flags.DEFINE_integer("stream_frames", 2000, "Frames pushed when timing one stream.")
+flags.DEFINE_bool("sync_dispatch", True, "Streaming figures with synchronous CPU dispatch "
+                  "(jax_cpu_enable_async_dispatch=False), as a latency-bound real-time server would run.")
 
 
 def _emit(name, value, unit):
@@ -85,6 +88,8 @@ def main(argv):
     times.append(time.perf_counter() - t0)
   _emit("infer_frames_per_s", FLAGS.clip_frames / np.median(times), "frames/s")
 
+  if FLAGS.sync_dispatch:
+    jax.config.update("jax_cpu_enable_async_dispatch", False)
   m = config.model
   stats = {"audio/mean": np.zeros(m.audio_dim), "audio/std": np.ones(m.audio_dim),
            "motion/mean": np.zeros(m.motion_dim), "motion/std": np.ones(m.motion_dim)}

@@ -11,57 +11,13 @@ Options combine with commas, e.g. `:quick,stage1`. Any field can be overridden: 
 """
 import ml_collections
 
+from configs import common
+
 
 def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
-  variants = set(filter(None, (arg or "").split(",")))
-  unknown = variants - {"reference", "smoke", "quick", "vico", "stage1"}
-  if unknown:
-    raise ValueError(f"unknown configs/reactface.py variants {sorted(unknown)}")
-  c = ml_collections.ConfigDict()
-  c.model_name = "reactface"  # Task/model registry key (listen_jax.tasks).
-  c.data_dir = "runs/data"  # TFDS data_dir holding the prepared dataset.
-  c.dataset = "react"  # Prepared dataset name[/config] ('react' or 'vico/raw').
-  c.seed = 0  # Seeds parameter init, sampling noise and data order.
-
-  # Data.
-  c.window = 64  # Training crop length in frames.
+  variants = common.parse_variants(arg, {'quick', 'reference', 'stage1', 'smoke', 'vico'}, "configs/reactface.py")
+  c = common.trainer_config("reactface", "react")
   c.stride = 16  # Stride between crop starts.
-  c.min_window = 0  # Shortest tail crop (0: window // 3).
-  c.batch_size = 8  # Global batch size.
-  c.num_neighbours = 8  # Appropriate-neighbour slots K per item (padded with a mask).
-  c.worker_count = 0  # grain worker processes.
-
-  # Schedule.
-  c.num_epochs = 50  # Epochs over all training crops (used when num_train_steps == 0).
-  c.num_train_steps = 0  # If > 0, overrides num_epochs.
-  c.log_every = 25  # Steps between metric logs.
-  c.checkpoint_every = 500  # Steps between checkpoints.
-  c.max_to_keep = 3  # Checkpoints kept.
-  c.keep_best_metric = ""  # If set, keep the best checkpoints by this logged metric.
-  c.skip_nonfinite = False  # Skip (instead of stopping on) non-finite steps.
-
-  # Parallelism and precision.
-  c.num_devices = 0  # Devices to use (0: all).
-  c.model_parallel = 1  # Devices on the mesh's model axis.
-  c.accumulate_steps = 1  # Gradient accumulation micro-batches per step.
-  c.compute_dtype = "float32"  # 'bfloat16' for bf16 compute with float32 master weights.
-  c.step_impl = "jit"  # 'jit' | 'shard_map'.
-
-  c.optimizer = ml_collections.ConfigDict()
-  c.optimizer.name = "adamw"  # 'adamw' | 'adam'.
-  c.optimizer.learning_rate = 5e-4  # Peak learning rate at base_batch_size.
-  c.optimizer.base_batch_size = 0  # If > 0, lr scales linearly with batch_size / base_batch_size.
-  c.optimizer.weight_decay = 5e-4  # AdamW weight decay (reference 5e-4).
-  c.optimizer.b1 = 0.9  # Adam beta1.
-  c.optimizer.b2 = 0.999  # Adam beta2.
-  c.optimizer.eps = 1e-8  # Adam epsilon.
-  c.optimizer.grad_clip = 1.0  # Global-norm clipping (0 disables).
-  c.optimizer.schedule = "cosine"  # 'constant' | 'step' | 'cosine'.
-  c.optimizer.warmup_steps = 100  # Linear warmup steps.
-  c.optimizer.decay_every_epochs = 30  # Step schedule period (epochs).
-  c.optimizer.decay_rate = 0.5  # Step schedule factor.
-  c.optimizer.total_steps = 5_000  # Cosine schedule length.
-
   c.model = ml_collections.ConfigDict()
   c.model.feature_dim = 128  # Transformer width.
   c.model.num_heads = 8  # Attention heads.

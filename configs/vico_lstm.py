@@ -9,57 +9,22 @@ Options combine with commas, e.g. `:reference,smoke`. Any field can be overridde
 """
 import ml_collections
 
+from configs import common
+
 
 def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
-  variants = set(filter(None, (arg or "").split(",")))
-  unknown = variants - {"reference", "smoke", "quick"}
-  if unknown:
-    raise ValueError(f"unknown configs/vico_lstm.py variants {sorted(unknown)}; use reference, smoke, quick")
-  c = ml_collections.ConfigDict()
-  c.model_name = "vico_lstm"  # Task/model registry key (listen_jax.tasks).
-  c.data_dir = "runs/data"  # TFDS data_dir holding the prepared dataset (launch.build_datasets --data_dir).
-  c.dataset = "vico/raw"  # Prepared dataset name[/config] under data_dir.
-  c.seed = 0  # Seeds parameter init, dropout and data order.
-
-  # Data.
+  variants = common.parse_variants(arg, {'smoke', 'quick', 'reference'}, "configs/vico_lstm.py")
+  c = common.trainer_config("vico_lstm", "vico/raw")
   c.window = 90  # Training window length in frames (row 0 is the listener reference frame).
-  c.stride = 1  # Stride between window starts.
+  c.stride = 1  # Stride between window starts (the reference: 1).
   c.min_window = 30  # Shortest tail window (the reference: window // 3).
-  c.batch_size = 16  # Global batch size (split over all devices and hosts).
+  c.batch_size = 16  # Global batch size.
   c.num_neighbours = 1  # Unused by this model (reaction-format batches only).
-  c.worker_count = 0  # grain worker processes (0: in-process).
-
-  # Schedule.
   c.num_epochs = 20  # Epochs over all training windows (used when num_train_steps == 0).
-  c.num_train_steps = 0  # If > 0, overrides num_epochs.
   c.log_every = 50  # Steps between metric logs.
-  c.checkpoint_every = 500  # Steps between checkpoints (and at the end / on SIGTERM).
-  c.max_to_keep = 3  # Checkpoints kept.
-  c.keep_best_metric = ""  # If set (e.g. 'loss'), keep the best checkpoints by this logged metric.
-  c.skip_nonfinite = False  # Skip (instead of stopping on) steps with a non-finite loss or gradient.
-
-  # Parallelism and precision.
-  c.num_devices = 0  # Devices to use (0: every device of every host).
-  c.model_parallel = 1  # Devices on the mesh's model axis (data axis gets the rest).
-  c.accumulate_steps = 1  # Gradient accumulation micro-batches per step (batch_size is the global total).
-  c.compute_dtype = "float32"  # 'bfloat16' computes in bf16 with float32 master weights.
-  c.step_impl = "jit"  # "jit" (XLA partitions the global step) | "shard_map" (per-device step + lax.pmean).
-
-  c.optimizer = ml_collections.ConfigDict()
-  c.optimizer.name = "adamw"  # 'adamw' | 'adam'.
-  c.optimizer.learning_rate = 2e-3  # Peak learning rate at base_batch_size.
-  c.optimizer.base_batch_size = 0  # If > 0, lr scales linearly with batch_size / base_batch_size.
-  c.optimizer.weight_decay = 0.05  # AdamW decoupled weight decay (all parameters, as the reference).
-  c.optimizer.b1 = 0.9  # Adam beta1.
-  c.optimizer.b2 = 0.999  # Adam beta2.
-  c.optimizer.eps = 1e-8  # Adam epsilon.
-  c.optimizer.grad_clip = 1.0  # Global-norm clipping (0 disables).
-  c.optimizer.schedule = "cosine"  # 'constant' | 'step' | 'cosine'.
-  c.optimizer.warmup_steps = 100  # Linear warmup steps.
-  c.optimizer.decay_every_epochs = 30  # Step schedule: decay period in epochs.
-  c.optimizer.decay_rate = 0.5  # Step schedule: multiplicative decay.
-  c.optimizer.total_steps = 10_000  # Cosine schedule length (set to the run length by variants).
-
+  c.optimizer.learning_rate = 2e-3  # Peak learning rate (the reference: 2e-3).
+  c.optimizer.weight_decay = 0.05  # AdamW weight decay (the reference: 0.05).
+  c.optimizer.total_steps = 10_000  # Cosine schedule length.
   c.model = ml_collections.ConfigDict()
   c.model.audio_dim = 45  # Audio feature width.
   c.model.motion_dim = 73  # ViCo dynamic 3DMM width.

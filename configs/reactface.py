@@ -48,6 +48,7 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   c.loss.pose = 10.0  # Pose weight inside the reconstruction cost.
   c.loss.emotion = 1.0  # Emotion weight inside the reconstruction cost.
   c.loss.num_samples = 2  # Samples per step for the diversity term.
+  c.loss.readout = 10.0  # Fit the emotion readout on the real listener's (3DMM, emotion) pairs (REACT only).
 
   c.eval = ml_collections.ConfigDict()
   c.eval.num_samples = 10  # Samples per speaker for generation and the REACT metrics.

@@ -280,9 +280,25 @@ class ReactionWindow(nn.Module):
     motion = nn.Dense(self.motion_dim, name="motion_head")(hid)
     out = {"motion": motion, "mu": mu, "logvar": logvar}
     if self.emotion_dim:
-      e = nn.relu(nn.Dense(d, name="emotion_hidden")(jnp.concatenate([motion, hid], axis=-1)))
-      out["emotion"] = emotion_activation(nn.Dense(self.emotion_dim, name="emotion_head")(e))
+      out["emotion"] = EmotionReadout(d, self.emotion_dim, name="emotion_readout")(motion)
     return {"prev_motion": motion, "z_prev": z}, out
+
+
+class EmotionReadout(nn.Module):
+  """Reads the emotion vector off a (z-scored) 3DMM frame: Dense -> ReLU -> Dense -> `emotion_activation`.
+
+  The emotion of a face is a function of the face, so the head sees only the generated 3DMM; the ReactFace task
+  also fits it on the real listener's 3DMM -> emotion pairs (`config.loss.readout`), which keeps the generated
+  emotion moving with the generated face instead of collapsing to the neighbours' mean.
+  """
+
+  hidden: int
+  emotion_dim: int
+
+  @nn.compact
+  def __call__(self, motion: jax.Array) -> jax.Array:
+    e = nn.relu(nn.Dense(self.hidden, name="emotion_hidden")(motion))
+    return emotion_activation(nn.Dense(self.emotion_dim, name="emotion_head")(e))
 
 
 def emotion_activation(logits: jax.Array) -> jax.Array:

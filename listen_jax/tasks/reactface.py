@@ -19,6 +19,8 @@ Config fields read (all optional except `model_name = 'reactface'`):
     speaker (1.0): speaker-3DMM reconstruction weight (reference 1).
     pose (10.0): pose weight inside the reconstruction cost (reference 10).
     emotion (1.0): emotion weight inside the reconstruction cost (REACT only).
+    readout (10.0): weight of fitting the emotion readout head on the real listener's (3DMM, emotion) pairs
+      (masked SmoothL1; REACT only; 0 disables).
     num_samples (2): samples per step in stage 2 (the speaker is encoded once; every sample gets the reconstruction,
       KL and smoothness terms, and all pairs get the diversity term). Stage 1 uses one sample.
 
@@ -33,10 +35,11 @@ import jax.numpy as jnp
 
 from listen_jax import tasks
 from listen_jax.losses import reactface as rf_losses
-from listen_jax.models.reactface import ReactFace
+from listen_jax.models.reactface import EmotionReadout, ReactFace
 
 LOSS_DEFAULTS = {"stage": 2, "kl": 1e-4, "div": 100.0, "div_scale": 100.0, "smooth": 10.0,
-                 "smooth_expression": 0.1, "speaker": 1.0, "pose": 10.0, "emotion": 1.0, "num_samples": 2}
+                 "smooth_expression": 0.1, "speaker": 1.0, "pose": 10.0, "emotion": 1.0, "num_samples": 2,
+                 "readout": 10.0}
 
 
 def _as_dict(section: Any) -> dict[str, Any]:
@@ -118,6 +121,13 @@ def make_task(config) -> tasks.Task:
                **{k: jnp.mean(v) for k, v in parts.items()}}
     total = (metrics["rec"] + settings["kl"] * metrics["kl"] + settings["smooth"] * metrics["smooth"]
              + settings["speaker"] * speaker)
+    if has_emotion and settings["readout"]:
+      readout = EmotionReadout(m.feature_dim, m.emotion_dim).apply(
+          {"params": params["cell"]["emotion_readout"]}, batch["listener_3dmm"])
+      mask = rf_losses.frame_mask(lengths, readout.shape[1])[..., None]
+      err = rf_losses.smooth_l1(readout, batch["listener_emotion"]) * mask
+      metrics["readout"] = jnp.sum(err) / jnp.maximum(jnp.sum(mask) * readout.shape[-1], 1.0)
+      total = total + settings["readout"] * metrics["readout"]
     if num_samples >= 2:
       metrics["div"] = rf_losses.diversity(motion, lengths, scale=settings["div_scale"])
       total = total + settings["div"] * metrics["div"]

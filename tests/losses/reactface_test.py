@@ -160,6 +160,7 @@ def test_task_stage2_loss_gradients_and_predict():
   assert {"rec", "kl", "smooth", "speaker", "expression", "pose", "emotion", "div"} <= set(metrics)
   s = task_lib.loss_settings(_config(stage=2))
   expected = (metrics["rec"] + s["kl"] * metrics["kl"] + s["smooth"] * metrics["smooth"] + metrics["speaker"]
+              + s["readout"] * metrics["readout"]
               + s["div"] * metrics["div"])
   np.testing.assert_allclose(loss, expected, rtol=1e-5)
   predict = _compile(task.predict, params, batch, jax.random.key(4))
@@ -181,8 +182,9 @@ def test_task_stage1_uses_the_real_listener():
   loss, metrics = loss_fn(params, batch, jax.random.key(3))
   assert "div" not in metrics and np.isfinite(float(loss))
   s = task_lib.loss_settings(_config(stage=1))
+  assert float(metrics["readout"]) > 0.0  # The emotion readout is fitted on the real listener's pairs.
   np.testing.assert_allclose(loss, metrics["rec"] + s["kl"] * metrics["kl"] + s["smooth"] * metrics["smooth"]
-                             + metrics["speaker"], rtol=1e-5)
+                             + metrics["speaker"] + s["readout"] * metrics["readout"], rtol=1e-5)
   # Neighbours do not enter stage 1; the listener does.
   moved = dict(batch, neighbour_3dmm=batch["neighbour_3dmm"] + 5.0)
   np.testing.assert_allclose(loss_fn(params, moved, jax.random.key(3))[0], loss, rtol=1e-6)

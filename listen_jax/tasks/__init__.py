@@ -25,6 +25,15 @@ class Task:
   batch_format: str
 
 
+def as_dict(section: Any) -> dict[str, Any]:
+  """A config section (ConfigDict, dict or None) as a plain dict."""
+  if section is None:
+    return {}
+  if hasattr(section, "to_dict"):
+    return section.to_dict()
+  return dict(section)
+
+
 _TASKS = {
     "vico_lstm": "listen_jax.tasks.vico_lstm",
     "reactface": "listen_jax.tasks.reactface",

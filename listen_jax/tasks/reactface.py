@@ -42,12 +42,7 @@ LOSS_DEFAULTS = {"stage": 2, "kl": 1e-4, "div": 100.0, "div_scale": 100.0, "smoo
                  "readout": 10.0}
 
 
-def _as_dict(section: Any) -> dict[str, Any]:
-  if section is None:
-    return {}
-  if hasattr(section, "to_dict"):
-    return section.to_dict()
-  return dict(section)
+_as_dict = tasks.as_dict
 
 
 def loss_settings(config) -> dict[str, Any]:

@@ -33,10 +33,7 @@ LOSS_DEFAULTS = {"error": "smooth_l1", "pose": 10.0, "emotion": 1.0}
 ERRORS = {"smooth_l1": rf_losses.smooth_l1, "mse": lambda x, y: jnp.square(x - y)}
 
 
-def _as_dict(section: Any) -> dict[str, Any]:
-  if section is None:
-    return {}
-  return section.to_dict() if hasattr(section, "to_dict") else dict(section)
+_as_dict = tasks.as_dict
 
 
 def loss_settings(config) -> dict[str, Any]:

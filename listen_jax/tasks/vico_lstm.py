@@ -26,7 +26,7 @@ import jax.numpy as jnp
 
 from listen_jax.losses import vico as vico_losses
 from listen_jax.models.lstm_listener import ListenerLSTM
-from listen_jax.tasks import Task
+from listen_jax.tasks import Task, as_dict
 
 ABLATIONS = ("", "audio_only", "visual_only")
 _MODEL_FIELDS = ("audio_dim", "motion_dim", "fusion_dim", "hidden", "num_layers", "dropout", "use_attitude",
@@ -34,12 +34,7 @@ _MODEL_FIELDS = ("audio_dim", "motion_dim", "fusion_dim", "hidden", "num_layers"
                  "relative_speaker")
 
 
-def _as_dict(section: Any) -> dict[str, Any]:
-  if section is None:
-    return {}
-  if hasattr(section, "to_dict"):
-    return section.to_dict()
-  return dict(section)
+_as_dict = as_dict
 
 
 def build_model(model_config: Mapping[str, Any] | None) -> tuple[ListenerLSTM, str]:

@@ -8,6 +8,8 @@ ReactFace on REACT-format data writes W/eval/react.json + react.md (REACT metric
 """
 from absl import app, flags, logging
 
+from launch import logs
+
 FLAGS = flags.FLAGS
 flags.DEFINE_string("workdir", None, "Training workdir.", required=True)
 flags.DEFINE_list("splits", None, "Splits to evaluate (default: test,ood for ViCo; test for REACT).")
@@ -18,6 +20,7 @@ flags.DEFINE_integer("batch_size", 16, "Clips per inference batch.")
 
 def main(argv):
   del argv
+  logs.quiet_library_info()
   from listen_jax import evaluation  # pylint: disable=g-import-not-at-top
 
   config = evaluation.load_config(FLAGS.workdir)

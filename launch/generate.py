@@ -17,6 +17,8 @@ import os
 import shutil
 
 from absl import app, flags, logging
+
+from launch import logs
 import numpy as np
 
 FLAGS = flags.FLAGS
@@ -67,6 +69,7 @@ def generate_vico(workdir, split, out, raw_dir=None, batch_size=16, seed=0):
 
 def main(argv):
   del argv
+  logs.quiet_library_info()
   from listen_jax import evaluation  # pylint: disable=g-import-not-at-top
 
   config = evaluation.load_config(FLAGS.workdir)

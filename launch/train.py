@@ -9,7 +9,7 @@ distributed runtime first (no arguments needed under Slurm / Kubernetes / MPI / 
 """
 from absl import app, flags, logging
 
-from launch import config_cli
+from launch import config_cli, logs
 
 FLAGS = flags.FLAGS
 config_cli.define_config_file("config", "configs/vico_lstm.py", "Training config file[:variant].",
@@ -27,6 +27,7 @@ flags.DEFINE_string("compilation_cache_dir", None, "Persistent XLA compilation c
 
 def main(argv):
   del argv
+  logs.quiet_library_info()
   import os  # pylint: disable=g-import-not-at-top
   import jax  # pylint: disable=g-import-not-at-top
 

@@ -36,6 +36,7 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   c.model.residual = True  # Predict the displacement from the reference frame (keeps identity exact).
   c.model.relative_speaker = True  # Speaker motion relative to its first frame (identity-invariant input).
   c.model.ablation = ""  # '' | 'audio_only' | 'visual_only' (Table 5 ablations).
+  c.model.scan_unroll = 1  # Unroll factor of the LSTM time scans (speed only).
 
   c.augment_speaker_offset = 0.0  # Std (z-units) of a random per-window offset on speaker motion (0: off;
   # redundant with model.relative_speaker, which removes constant offsets).

@@ -17,9 +17,9 @@ import json
 import time
 
 from absl import app, flags
-
-from launch import config_cli
 import numpy as np
+
+from launch import config_cli, timing
 
 FLAGS = flags.FLAGS
 config_cli.define_config_file("config", "configs/vico_lstm.py:reference", "Model/training config.")
@@ -68,14 +68,8 @@ def main(argv):
   key = jax.random.key(1)
   state, metrics = step(state, dev_batch, key)
   jax.block_until_ready(metrics)
-  times = []
-  for _ in range(FLAGS.repeats):
-    t0 = time.perf_counter()
-    for _ in range(FLAGS.steps):
-      state, metrics = step(state, dev_batch, key)
-    jax.block_until_ready(metrics)
-    times.append((time.perf_counter() - t0) / FLAGS.steps)
-  _emit("train_frames_per_s", config.batch_size * config.window / np.median(times), "frames/s")
+  state, step_s = timing.time_train_step(step, state, dev_batch, key, steps=FLAGS.steps, repeats=FLAGS.repeats)
+  _emit("train_frames_per_s", config.batch_size * config.window / step_s, "frames/s")
 
   params = state.params
   clip = jax.device_put(_batch(config, 1, FLAGS.clip_frames, rng))

@@ -17,6 +17,8 @@ import time
 from absl import app, flags
 import numpy as np
 
+from launch import timing
+
 FLAGS = flags.FLAGS
 flags.DEFINE_list("models", ["vico_lstm", "reactface"], "Models to benchmark (configs/<model>.py).")
 flags.DEFINE_list("batch_sizes", ["8", "16", "32", "64", "128", "256"], "Global batch sizes.")
@@ -32,6 +34,7 @@ flags.DEFINE_integer("num_cpu_devices", 0, "If > 0, simulate this many CPU devic
 flags.DEFINE_integer("steps", 5, "Timed steps per repeat.")
 flags.DEFINE_integer("repeats", 3, "Repeats (median reported).")
 flags.DEFINE_float("max_step_s", 60.0, "Stop a model's sweep once one step takes longer than this.")
+
 
 
 def random_batch(model_name: str, config, batch_size: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
@@ -102,14 +105,7 @@ def measure(model_name: str, batch_size: int) -> dict:
   state, metrics = step(state, batch, key)
   loss = float(jax.device_get(metrics["loss"]))
   compile_s = time.perf_counter() - t0
-  times = []
-  for _ in range(FLAGS.repeats):
-    t0 = time.perf_counter()
-    for _ in range(FLAGS.steps):
-      state, metrics = step(state, batch, key)
-    jax.block_until_ready(metrics)
-    times.append((time.perf_counter() - t0) / FLAGS.steps)
-  step_s = float(np.median(times))
+  state, step_s = timing.time_train_step(step, state, batch, key, steps=FLAGS.steps, repeats=FLAGS.repeats)
   return {"model": model_name, "global_batch": batch_size, "window": config.window,
           "devices": n_data, "accumulate_steps": FLAGS.accumulate_steps, "compute_dtype": FLAGS.compute_dtype,
           "step_impl": FLAGS.step_impl, "params": num_params, "step_ms": step_s * 1e3,

@@ -34,6 +34,15 @@ def as_dict(section: Any) -> dict[str, Any]:
   return dict(section)
 
 
+def loss_settings(config, defaults: dict[str, Any]) -> dict[str, Any]:
+  """`defaults` overridden by `config.loss`; fields the task does not know raise."""
+  given = as_dict(config.get("loss", None) if hasattr(config, "get") else None)
+  unknown = sorted(set(given) - set(defaults))
+  if unknown:
+    raise ValueError(f"config.loss has unknown fields {unknown}; known: {sorted(defaults)}")
+  return {**defaults, **given}
+
+
 _TASKS = {
     "vico_lstm": "listen_jax.tasks.vico_lstm",
     "reactface": "listen_jax.tasks.reactface",

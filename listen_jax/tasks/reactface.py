@@ -42,16 +42,9 @@ LOSS_DEFAULTS = {"stage": 2, "kl": 1e-4, "div": 100.0, "div_scale": 100.0, "smoo
                  "readout": 10.0}
 
 
-_as_dict = tasks.as_dict
-
-
 def loss_settings(config) -> dict[str, Any]:
   """`LOSS_DEFAULTS` overridden by `config.loss` (unknown keys raise)."""
-  given = _as_dict(config.get("loss", None) if hasattr(config, "get") else None)
-  unknown = sorted(set(given) - set(LOSS_DEFAULTS))
-  if unknown:
-    raise ValueError(f"config.loss has unknown fields {unknown}; known: {sorted(LOSS_DEFAULTS)}")
-  out = {**LOSS_DEFAULTS, **given}
+  out = tasks.loss_settings(config, LOSS_DEFAULTS)
   if out["stage"] not in (1, 2):
     raise ValueError(f"config.loss.stage={out['stage']!r}: expected 1 or 2")
   return out
@@ -75,7 +68,7 @@ def _inputs(batch):
 
 def make_task(config) -> tasks.Task:
   """ReactFace `Task` (see the module docstring for the config fields)."""
-  model = ReactFace(**_as_dict(config.get("model", None)))
+  model = ReactFace(**tasks.as_dict(config.get("model", None)))
   settings = loss_settings(config)
 
   def init(rng, batch):

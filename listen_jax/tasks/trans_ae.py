@@ -33,16 +33,9 @@ LOSS_DEFAULTS = {"error": "smooth_l1", "pose": 10.0, "emotion": 1.0}
 ERRORS = {"smooth_l1": rf_losses.smooth_l1, "mse": lambda x, y: jnp.square(x - y)}
 
 
-_as_dict = tasks.as_dict
-
-
 def loss_settings(config) -> dict[str, Any]:
   """`LOSS_DEFAULTS` overridden by `config.loss` (unknown keys or error kinds raise)."""
-  given = _as_dict(config.get("loss", None) if hasattr(config, "get") else None)
-  unknown = sorted(set(given) - set(LOSS_DEFAULTS))
-  if unknown:
-    raise ValueError(f"config.loss has unknown fields {unknown}; known: {sorted(LOSS_DEFAULTS)}")
-  out = {**LOSS_DEFAULTS, **given}
+  out = tasks.loss_settings(config, LOSS_DEFAULTS)
   if out["error"] not in ERRORS:
     raise ValueError(f"config.loss.error={out['error']!r}: expected one of {sorted(ERRORS)}")
   return out
@@ -92,7 +85,7 @@ def _inputs(batch):
 
 def make_task(config) -> tasks.Task:
   """Trans-AE `Task` (see the module docstring for the config fields)."""
-  model = TransAE(**_as_dict(config.get("model", None)))
+  model = TransAE(**tasks.as_dict(config.get("model", None)))
   settings = loss_settings(config)
 
   def init(rng, batch):

@@ -34,12 +34,9 @@ _MODEL_FIELDS = ("audio_dim", "motion_dim", "fusion_dim", "hidden", "num_layers"
                  "relative_speaker")
 
 
-_as_dict = as_dict
-
-
 def build_model(model_config: Mapping[str, Any] | None) -> tuple[ListenerLSTM, str]:
   """`config.model` -> (ListenerLSTM, ablation name ('' for none))."""
-  kwargs = _as_dict(model_config)
+  kwargs = as_dict(model_config)
   ablation = kwargs.pop("ablation", None) or ""
   if ablation not in ABLATIONS:
     raise ValueError(f"config.model.ablation={ablation!r}; expected one of None, 'audio_only', 'visual_only'")
@@ -53,7 +50,7 @@ def build_model(model_config: Mapping[str, Any] | None) -> tuple[ListenerLSTM, s
 
 def build_loss(loss_config: Mapping[str, Any] | None):
   """`config.loss` -> loss_fn(pred, listener, lengths) -> (loss, metrics)."""
-  cfg = _as_dict(loss_config)
+  cfg = as_dict(loss_config)
   name = cfg.get("name", "reference") or "reference"
   known = {"reference": {"name", "weights", "eps"}, "paper": {"name", "w1", "w2", "include_crop", "eps"}}
   unknown = sorted(set(cfg) - known.get(name, set(cfg)))

@@ -329,12 +329,7 @@ def _train_config(**overrides):
     build_datasets.build("vico", root, out)
     c = vico_lstm.get_config("smoke")
     c.data_dir = out
-    for key, value in overrides.items():
-      target = c
-      *path, last = key.split(".")
-      for p in path:
-        target = target[p]
-      target[last] = value
+    c.update_from_flattened_dict(overrides)
     return trainer.train_and_evaluate(c, os.path.join(out, "w"))
   return action
 

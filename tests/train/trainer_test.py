@@ -16,12 +16,7 @@ from listen_jax.train import checkpointing, optim, sharding, trainer
 def _config(data_dir, **overrides):
   c = vico_lstm.get_config("smoke")
   c.data_dir = data_dir
-  for k, v in overrides.items():
-    target = c
-    *path, last = k.split(".")
-    for p in path:
-      target = target[p]
-    target[last] = v
+  c.update_from_flattened_dict(overrides)
   return c
 
 

@@ -38,9 +38,6 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   c.model.ablation = ""  # '' | 'audio_only' | 'visual_only' (Table 5 ablations).
   c.model.scan_unroll = 1  # Unroll factor of the LSTM time scans (speed only).
 
-  c.augment_speaker_offset = 0.0  # Std (z-units) of a random per-window offset on speaker motion (0: off;
-  # redundant with model.relative_speaker, which removes constant offsets).
-
   c.loss = ml_collections.ConfigDict()
   c.loss.name = "reference"  # 'reference' (group norms + velocity) | 'paper' (Eq. 4-6).
 
@@ -48,7 +45,6 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
     c.model.use_attitude = False
     c.model.residual = False
     c.model.relative_speaker = False
-    c.augment_speaker_offset = 0.0
     c.optimizer.grad_clip = 0.0
     c.optimizer.schedule = "step"
     c.optimizer.warmup_steps = 0

@@ -90,16 +90,8 @@ def make_task(config) -> Task:
     audio, speaker, listener, lengths, attitude = inputs(batch)
     return model.init({"params": rng}, audio, speaker, listener[:, 0], lengths, attitude)
 
-  offset_std = float(config.get("augment_speaker_offset", 0.0) or 0.0) if hasattr(config, "get") else 0.0
-
   def forward(params, batch, rng, train: bool):
     audio, speaker, listener, lengths, attitude = inputs(batch)
-    if train and offset_std > 0.0:
-      # Augmentation: a random constant offset per window on the (z-scored) speaker motion, so the model reacts
-      # to the speaker's movements rather than to the absolute pose/expression of the few training identities.
-      rng, aug_rng = jax.random.split(rng)
-      speaker = speaker + offset_std * jax.random.normal(aug_rng, (speaker.shape[0], 1, speaker.shape[-1]),
-                                                         speaker.dtype)
     rngs = {"dropout": rng} if train else {}
     pred = model.apply({"params": params}, audio, speaker, listener[:, 0], lengths, attitude,
                        deterministic=not train, rngs=rngs)

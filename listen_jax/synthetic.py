@@ -851,10 +851,33 @@ def neighbour_matrix(styles: np.ndarray) -> np.ndarray:
   return (styles[:, None] == styles[None, :]).astype(np.float64)
 
 
+def _dyad_styles(rng: np.random.Generator, num_styles: int, num_rows: int) -> np.ndarray:
+  """[2M] balanced random styles in mirrored order where the two persons of every dyad differ.
+
+  An item's mirrored twin (its listener is this item's speaker) is then never among its appropriate neighbours,
+  so the Mime baseline cannot copy a neighbour. A random balanced assignment is repaired by swapping second
+  persons between dyads, which keeps the style counts and the randomness of the pairing.
+  """
+  styles = rng.permutation(np.resize(np.arange(num_styles), 2 * num_rows))
+  if num_styles < 2:
+    return styles
+  first, second = styles[:num_rows], styles[num_rows:].copy()
+  for i in range(num_rows):
+    if first[i] != second[i]:
+      continue
+    ok = np.flatnonzero((second != first[i]) & (first != second[i]))
+    if ok.size == 0:
+      raise SyntheticError(f"cannot give {num_rows} dyads two different styles out of {num_styles}")
+    j = int(rng.choice(ok))
+    second[i], second[j] = second[j], second[i]
+  return np.concatenate([first, second])
+
+
 def make_react(out_dir: str, num_clips: int, seed: int, *, fps: float = REACT_FPS,
                sample_rate: int = DEFAULT_SAMPLE_RATE, min_seconds: float = 12.0, max_seconds: float = 12.0,
                num_styles: int = 4, crosstalk: float = 0.05,
-               split_ratios: Sequence[float] = (0.6, 0.2, 0.2)) -> dict:
+               split_ratios: Sequence[float] = (0.6, 0.2, 0.2),
+               lead_in_seconds: tuple[float, float] = (3.0, 8.0)) -> dict:
   """Writes a synthetic REACT 2023 raw dataset (see the module docstring for the layout).
 
   Each csv row is a dyadic clip in which both persons talk in turns; each person has audio, FaceVerse 3DMM and
@@ -872,6 +895,10 @@ def make_react(out_dir: str, num_clips: int, seed: int, *, fps: float = REACT_FP
     num_styles: number of latent speaker styles (1-12); each style is used by several items of a split.
     crosstalk: level of the partner's voice leaking into each person's audio.
     split_ratios: relative sizes of train, val, test.
+    lead_in_seconds: (min, max) of a per-clip random lead-in. Like the real corpus, whose clips are cut out of
+      longer sessions, each conversation is simulated from its start and the clip begins after the lead-in, so
+      clips do not share a start transient (both persons at rest, first turn, offsets ramping in) that a
+      per-frame mean over training clips (the MeanSeq baseline) could exploit. (0, 0) starts at rest.
 
   Returns:
     {split: dict(rows=[(speaker_path, listener_path)], styles=[2M] int, num_frames=[M] int)}.
@@ -880,6 +907,9 @@ def make_react(out_dir: str, num_clips: int, seed: int, *, fps: float = REACT_FP
   _check_common(num_clips, fps, sample_rate, min_seconds, max_seconds, what)
   if not 1 <= num_styles <= 12:
     raise SyntheticError(f"{what}: num_styles must be in [1, 12], got {num_styles}")
+  lead_lo, lead_hi = (float(v) for v in lead_in_seconds)
+  if not 0.0 <= lead_lo <= lead_hi:
+    raise SyntheticError(f"{what}: lead_in_seconds must be (min, max) with 0 <= min <= max, got {lead_in_seconds}")
   counts = _split_counts(int(num_clips), split_ratios, what)
   os.makedirs(out_dir, exist_ok=True)
   meta = np.random.default_rng([seed, 0])
@@ -891,14 +921,18 @@ def make_react(out_dir: str, num_clips: int, seed: int, *, fps: float = REACT_FP
     m = len(split_rows)
     # Balanced style assignment over the 2M items, so every style has several items in the split.
     n_styles = max(1, min(num_styles, (2 * m) // 2))
-    styles = meta.permutation(np.resize(np.arange(n_styles), 2 * m))
+    styles = _dyad_styles(meta, n_styles, m)
     frames = np.round(meta.uniform(min_seconds, max_seconds, m) * fps).astype(int)
     rows = []
     for r, (site, session, clip) in enumerate(split_rows):
       rng = np.random.default_rng([seed, 3, clip_index])
       clip_index += 1
-      t_frames = int(frames[r])
-      num_samples = int(round(t_frames * sample_rate / fps))
+      clip_frames = int(frames[r])
+      lead = int(round(rng.uniform(lead_lo, lead_hi) * fps))
+      t_frames = clip_frames + lead  # the simulated conversation; the clip is its last `clip_frames` frames
+      lead_samples = int(round(lead * sample_rate / fps))
+      clip_samples = int(round(clip_frames * sample_rate / fps))
+      num_samples = lead_samples + clip_samples
       paths = [react_person_path(site, session, clip, col) for col in (1, 2)]
       persons = []
       for col in (0, 1):
@@ -922,8 +956,8 @@ def make_react(out_dir: str, num_clips: int, seed: int, *, fps: float = REACT_FP
         add_listening(rng, motions[p], sfs[q], motions[q].spontaneous_smile, person_styles[q].reaction,
                       persons[p], fps, listening=listening)
       for p in (0, 1):
-        fv = render_faceverse(rng, motions[p], persons[p], drift_scale=1.5)
-        audio = voices[p] + crosstalk * voices[1 - p]
+        fv = render_faceverse(rng, motions[p], persons[p], drift_scale=1.5)[lead:]
+        audio = (voices[p] + crosstalk * voices[1 - p])[lead_samples:]
         base = os.path.join(out_dir, split)
         write_wav(os.path.join(base, "Audio_files", paths[p] + ".wav"), np.clip(audio, -1.0, 1.0),
                   int(sample_rate))

@@ -305,6 +305,36 @@ def test_react_is_deterministic_per_seed(tmp_path):
   assert not np.allclose(got[0][2], got[2][2])
 
 
+def test_react_mirrored_twin_is_never_a_neighbour(react_dir):
+  """Item k's speaker is item k + M's listener: their styles differ, so Mime cannot copy a neighbour."""
+  out, summary = react_dir
+  for split in synthetic.REACT_SPLITS:
+    m = len(summary[split]["rows"])
+    a = np.load(os.path.join(out, f"neighbour_emotion_{split}.npy"))
+    twins = np.arange(2 * m), (np.arange(2 * m) + m) % (2 * m)
+    np.testing.assert_array_equal(a[twins], 0.0)
+
+
+def _react_wavs(out):
+  _, rows = _read_react_csv(os.path.join(out, "train.csv"))
+  return [soundfile.read(os.path.join(out, "train", "Audio_files", p + ".wav"))[0] for r in rows for p in r[1:]]
+
+
+def test_react_clips_start_mid_conversation(react_dir, tmp_path):
+  """With the lead-in, clips open at a random point of the conversation (often mid-speech), not at rest."""
+
+  def speech_at_start(out):
+    rms = [np.sqrt(np.mean(w[:1600] ** 2)) for w in _react_wavs(out)]  # first 0.1 s
+    return np.mean(np.asarray(rms) > 0.01)
+
+  at_rest = str(tmp_path / "at_rest")
+  synthetic.make_react(at_rest, 20, seed=3, min_seconds=6.0, max_seconds=6.0, lead_in_seconds=(0.0, 0.0))
+  assert speech_at_start(at_rest) == 0.0  # every simulated conversation opens with a silence
+  assert speech_at_start(react_dir[0]) > 0.25
+  lengths = {len(w) for w in _react_wavs(react_dir[0])}
+  assert lengths == {6 * synthetic.DEFAULT_SAMPLE_RATE}  # the lead-in is cut off exactly
+
+
 # ---------------------------------------------------------------------------------------------------------
 # Errors and CLI
 

@@ -36,6 +36,7 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   c.model.vae_ffn_dim = 256  # Interaction-VAE feed-forward width.
   c.model.decoder_latent_layers = 2  # Decoder blocks attending to the latents.
   c.model.include_current_frame = True  # Frame t hears its own audio frames 2t, 2t+1.
+  c.model.emotion_from = "motion"  # Emotion head input: 'motion' (generated 3DMM) | 'features' (3DMM + decoder).
 
   c.loss = ml_collections.ConfigDict()
   c.loss.stage = 2  # 1: reconstruction vs real listener; 2: appropriate reconstruction + diversity.
@@ -49,6 +50,7 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   c.loss.emotion = 1.0  # Emotion weight inside the reconstruction cost.
   c.loss.num_samples = 2  # Samples per step for the diversity term.
   c.loss.readout = 10.0  # Fit the emotion readout on the real listener's (3DMM, emotion) pairs (REACT only).
+  c.loss.energy = 0.0  # Match each sample's per-dim temporal std to the real listener's (motion_energy).
 
   c.eval = ml_collections.ConfigDict()
   c.eval.num_samples = 10  # Samples per speaker for generation and the REACT metrics.

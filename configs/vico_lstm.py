@@ -36,7 +36,13 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   c.model.residual = True  # Predict the displacement from the reference frame (keeps identity exact).
   c.model.relative_speaker = True  # Speaker motion relative to its first frame (identity-invariant input).
   c.model.ablation = ""  # '' | 'audio_only' | 'visual_only' (Table 5 ablations).
-  c.model.scan_unroll = 1  # Unroll factor of the LSTM time scans (speed only).
+  c.model.scan_unroll = 1  # Unroll factor of the LSTM time scans in training (speed only).
+  c.model.infer_unroll = 1  # Unroll factor of the inference scans (speed only).
+  c.model.infer_schedule = "layers"  # Inference recurrence: 'layers' (one scan per layer) | 'wavefront'.
+
+  # Training-only random constant offset (z-space std) of each listener window: hides the listener's identity
+  # from the initial-state network so it cannot learn per-person behaviour that fails on unseen people (ood).
+  c.identity_augment = 1.0
 
   c.loss = ml_collections.ConfigDict()
   c.loss.name = "reference"  # 'reference' (group norms + velocity) | 'paper' (Eq. 4-6).
@@ -45,6 +51,7 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
     c.model.use_attitude = False
     c.model.residual = False
     c.model.relative_speaker = False
+    c.identity_augment = 0.0
     c.optimizer.grad_clip = 0.0
     c.optimizer.schedule = "step"
     c.optimizer.warmup_steps = 0

@@ -9,6 +9,8 @@ speed-up over the official per-pair cost (~19 ms, tslearn/numba on one core) and
 per-pair anti-diagonal DTW.
 
   python -m launch.bench_metrics --items 64 --samples 10 --frames 750 --neighbours 10 --devices 2
+
+`--vector_width 0` times XLA's default 256-bit code generation for comparison with the default 512.
 """
 import json
 import time
@@ -23,6 +25,8 @@ flags.DEFINE_integer('dims', 25, 'Feature dims D (25 = REACT emotion, weighted 3
 flags.DEFINE_integer('neighbours', 10, 'Appropriate neighbours per item (incl. itself).')
 flags.DEFINE_integer('devices', 2, 'CPU devices (threads) the DTW pairs are spread over.')
 flags.DEFINE_integer('chunk', None, 'DTW pairs per batch on one device (default react.DTW_CHUNK).')
+flags.DEFINE_integer('vector_width', None, 'Preferred SIMD bits for the DTW jit (0 = XLA default; default '
+                     'react.DTW_VECTOR_WIDTH).')
 flags.DEFINE_integer('repeats', 2, 'Timed FRDist calls after the warm-up.')
 flags.DEFINE_boolean('other_metrics', True, 'Also time FRCorr, FRSyn, FRDiv, FRVar, FRDvs (one call each).')
 flags.DEFINE_integer('numpy_pairs', 2, 'Weighted pairs timed with the plain NumPy DTW.')
@@ -77,8 +81,10 @@ def main(argv):
   _emit('frdist_pairs', pairs, 'pairs')
   _emit('frdist_chunk', chunk, 'pairs')
   _emit('frdist_rows', react.DTW_ROWS, 'rows')
+  width = react.DTW_VECTOR_WIDTH if FLAGS.vector_width is None else FLAGS.vector_width
+  _emit('frdist_vector_width', width, 'bits')
 
-  fr_dist = lambda: react.fr_dist(pred, listener, adj, chunk=chunk)
+  fr_dist = lambda: react.fr_dist(pred, listener, adj, chunk=chunk, vector_width=width)
   value, first_s, _ = _timed(fr_dist)
   _emit('fr_dist_first_call_s', first_s, 's')
   _emit('fr_dist_value', value, 'metric')

@@ -3,7 +3,8 @@
 `ListenerStream` keeps the LSTM state on device between calls. Each `push` runs one ahead-of-time compiled
 executable that z-scores the raw inputs, advances the LSTM by one frame and de-normalises the prediction; the
 state buffer is donated, so it is updated in place. Parameters and statistics are folded into the executable
-as constants, so a call passes only three arrays (state, audio frame, speaker frame).
+as constants (float32 models: pre-folded weights, see `_fused_step`), so a call passes only three arrays
+(state, audio frame, speaker frame; plus the speaker's first frame for `relative_speaker` models).
 
 Streaming equals the offline whole-sequence call: `push` number t (t = 0, 1, ...) returns the raw-unit
 prediction of listener frame t + 1, i.e. row t of `model.apply(variables, audio_z, speaker_z, init_z, lengths)`
@@ -11,8 +12,12 @@ de-normalised.
 
 Latency: on CPU, JAX's asynchronous dispatch hands each tiny step to a worker thread; for frame-by-frame serving
 with a host read-back per frame, set `jax.config.update('jax_cpu_enable_async_dispatch', False)` in the serving
-process (measured here: ~36 us per frame round trip instead of ~130 us on a loaded 2-core machine). Throughput
-of many concurrent streams comes from batching them into one `ListenerStream` ([S, ...] frames).
+process (measured here: ~36 us per frame round trip instead of ~130 us on a loaded 2-core machine). Of the
+remaining ~33 us (process CPU time, one stream, 2-core development machine) ~13 us is the round trip of any
+compiled call with a read-back, ~15 us is reading the 0.86 MB of float32 weights (the matrix-vector products
+are memory bound), and ~5 us the ~20 small kernels; `XLA_FLAGS=--xla_cpu_multi_thread_eigen=false` changes
+nothing measurable. Throughput of many concurrent streams comes from batching them into one `ListenerStream`
+([S, ...] frames).
 
 Example:
   stream = ListenerStream(model, variables, stats, first_listener_frame)  # raw [73]
@@ -27,6 +32,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from listen_jax.models import lstm_listener
 from listen_jax.models.lstm_listener import ListenerLSTM
 
 _STAT_KEYS = ("audio/mean", "audio/std", "motion/mean", "motion/std")
@@ -44,6 +50,85 @@ def _load_stats(stats: Mapping[str, Any], model: ListenerLSTM) -> dict[str, np.n
     if not np.all(out[f"{k}/std"] > 0):
       raise ValueError(f"ListenerStream: stats {k}/std has non-positive entries")
   return out
+
+
+def _model_step(model: ListenerLSTM, variables: Mapping[str, Any], st: Mapping[str, np.ndarray],
+                init_z: np.ndarray):
+  """`_fused_step`'s contract through the model's own `step` (any compute dtype)."""
+  audio_mean, audio_scale = jnp.asarray(st["audio/mean"]), jnp.asarray(1.0 / st["audio/std"])
+  motion_mean, motion_std = jnp.asarray(st["motion/mean"]), jnp.asarray(st["motion/std"])
+  motion_scale = jnp.asarray(1.0 / st["motion/std"])
+  init_const = jnp.asarray(init_z, jnp.float32) if model.residual else None  # Folded into the executable.
+
+  def step(carry, audio_t, speaker_t, speaker_first):
+    lead = audio_t.shape[:-1]
+    rows = lambda x: x.reshape((-1,) + x.shape[-1:])
+    z = lambda x: rows((x - motion_mean) * motion_scale)
+    carry, out_z = model.apply(variables, carry.reshape(carry.shape[:2] + (-1, model.hidden)),
+                               rows((audio_t - audio_mean) * audio_scale), z(speaker_t), init_const,
+                               z(speaker_first) if model.relative_speaker else None, method=ListenerLSTM.step)
+    return (carry.reshape(carry.shape[:2] + lead + (model.hidden,)),
+            (out_z * motion_std + motion_mean).reshape(lead + out_z.shape[-1:]))
+
+  return step
+
+
+def _fused_step(model: ListenerLSTM, params: Mapping[str, Any], st: Mapping[str, np.ndarray],
+                init_z: np.ndarray):
+  """The float32 frame step with the normalisation folded into precomputed constant weights.
+
+  Equal (up to float32 rounding) to z-scoring the inputs, `model.step` and de-normalising its output, with
+  fewer operations and arguments per frame (at one stream each kernel costs ~0.2 us, each argument or result
+  of the call ~1 us):
+    * input LayerNorm + `fusion` Dense: one product x_z @ [scale * W | 1/n] (the last column is the mean) and
+      a sum of squares, dense(LN(x_z)) = r * (x_z @ (scale * W) - mean * (scale @ W)) + bias @ W + b with
+      r = rsqrt(max(E[x_z^2] - mean^2, 0) + eps), the variance as flax computes it;
+    * LSTM weights pre-scaled for the single-tanh gates (`gate_scale`);
+    * the head folded with the output de-normalisation (and the reference frame when `residual`).
+
+  Returns:
+    step(carry, audio_t [..., 45] raw, speaker_t [..., 73] raw, speaker_first [..., 73] raw or None)
+      -> (carry, [..., 73] raw prediction), carry [2 ({h, c}), num_layers, ..., hidden] float32, where `...` is
+      () for one stream or (S,).
+  """
+  p = jax.tree.map(lambda x: np.asarray(x, np.float64), params)
+  f32 = lambda x: jnp.asarray(np.asarray(x, np.float32))
+  in_scale = np.concatenate([1.0 / st["audio/std"], 1.0 / st["motion/std"]]).astype(np.float64)
+  in_mean = np.concatenate([st["audio/mean"], st["motion/mean"]]).astype(np.float64)
+  if model.relative_speaker:
+    in_mean[model.audio_dim:] = 0.0  # The speaker input is speaker_t - speaker_first: the mean cancels.
+  norm_w = p["input_norm"]["scale"][:, None] * p["fusion"]["kernel"]
+  num_in = norm_w.shape[0]
+  fuse_w = f32(np.concatenate([norm_w, np.full((num_in, 1), 1.0 / num_in)], axis=1))  # [118, 192 + 1]
+  mean_w = f32(p["input_norm"]["scale"] @ p["fusion"]["kernel"])
+  fuse_b = f32(p["input_norm"]["bias"] @ p["fusion"]["kernel"] + p["fusion"]["bias"])
+  gate_scale = np.asarray(lstm_listener.gate_scale(model.hidden), np.float64)
+  w_ih = [f32(p[f"lstm_l{k}"]["w_ih"] * gate_scale) for k in range(model.num_layers)]
+  w_hh = [f32(p[f"lstm_l{k}"]["w_hh"] * gate_scale) for k in range(model.num_layers)]
+  motion_std, motion_mean = st["motion/std"].astype(np.float64), st["motion/mean"].astype(np.float64)
+  head_w = f32(p["head"]["kernel"] * motion_std)
+  head_b = p["head"]["bias"] * motion_std + motion_mean
+  if model.residual:
+    head_b = head_b + init_z.astype(np.float64) * motion_std  # [..., 73] like the output.
+  head_b = f32(head_b)
+  in_scale, in_mean = f32(in_scale), f32(in_mean)
+
+  def step(carry, audio_t, speaker_t, speaker_first):
+    if model.relative_speaker:
+      speaker_t = speaker_t - speaker_first
+    x_z = (jnp.concatenate([audio_t, speaker_t], axis=-1) - in_mean) * in_scale
+    proj = jnp.dot(x_z, fuse_w)
+    mean = proj[..., -1:]
+    var = jnp.maximum(jnp.mean(x_z * x_z, axis=-1, keepdims=True) - mean * mean, 0.0)
+    x = jnp.tanh(jax.lax.rsqrt(var + 1e-5) * (proj[..., :-1] - mean * mean_w) + fuse_b)  # `input_norm` eps.
+    new_h, new_c = [], []
+    for k in range(model.num_layers):
+      x, c = lstm_listener.cell_update(jnp.dot(x, w_ih[k]) + jnp.dot(carry[0, k], w_hh[k]), carry[1, k])
+      new_h.append(x)
+      new_c.append(c)
+    return jnp.stack([jnp.stack(new_h), jnp.stack(new_c)]), jnp.dot(x, head_w) + head_b
+
+  return step
 
 
 class ListenerStream:
@@ -72,6 +157,7 @@ class ListenerStream:
       raise ValueError(f"ListenerStream: first_frame must be [{model.motion_dim}] or [S, {model.motion_dim}], "
                        f"got {first.shape}")
     self.single = first.ndim == 1
+    lead = () if self.single else first.shape[:1]
     first = first.reshape(-1, model.motion_dim)
     self.num_streams = first.shape[0]
     if attitude is not None:
@@ -80,39 +166,35 @@ class ListenerStream:
       raise ValueError("ListenerStream: the model uses attitude; pass attitude=")
 
     variables = jax.device_put(variables)
-    audio_mean, audio_scale = jnp.asarray(st["audio/mean"]), jnp.asarray(1.0 / st["audio/std"])
-    motion_mean, motion_std = jnp.asarray(st["motion/mean"]), jnp.asarray(st["motion/std"])
-    motion_scale = jnp.asarray(1.0 / st["motion/std"])
-
     init_z = (first - st["motion/mean"]) / st["motion/std"]
-    self._carry = jax.jit(lambda v, i, a: model.apply(v, i, a, method=ListenerLSTM.initial_carry))(
-        variables, init_z, attitude)
+    carry = jax.jit(lambda v, i, a: model.apply(v, i, a, method=ListenerLSTM.initial_carry))(
+        variables, init_z, attitude)  # [2, num_layers, S, hidden]
+    # On device between calls, [2, num_layers, hidden] (single) or [2, num_layers, S, hidden]: one buffer (each
+    # argument or result of a call costs about a microsecond of dispatch).
+    self._carry = carry.reshape(carry.shape[:2] + lead + (model.hidden,))
+    init_z = init_z.reshape(lead + (model.motion_dim,))
+    if jnp.dtype(model.dtype) == jnp.float32:
+      step = _fused_step(model, variables["params"], st, init_z)
+    else:  # Reduced-precision matmuls: the model's own step.
+      step = _model_step(model, variables, st, init_z)
 
-    init_const = jnp.asarray(init_z, jnp.float32) if model.residual else None  # Folded into the executable.
-
-    def step(carry, audio_t, speaker_t, speaker_first):
-      audio_z = ((audio_t - audio_mean) * audio_scale).reshape(-1, model.audio_dim)
-      speaker_z = ((speaker_t - motion_mean) * motion_scale).reshape(-1, model.motion_dim)
-      first_z = ((speaker_first - motion_mean) * motion_scale).reshape(-1, model.motion_dim)
-      carry, out_z = model.apply(variables, carry, audio_z, speaker_z, init_const,
-                                 first_z if model.relative_speaker else None, method=ListenerLSTM.step)
-      out = out_z * motion_std + motion_mean
-      return carry, (out[0] if self.single else out)
-
-    lead = () if self.single else (self.num_streams,)
     self._audio_shape = lead + (model.audio_dim,)
     self._speaker_shape = lead + (model.motion_dim,)
-    self._step = jax.jit(step, donate_argnums=0).lower(
-        self._carry, jax.ShapeDtypeStruct(self._audio_shape, jnp.float32),
-        jax.ShapeDtypeStruct(self._speaker_shape, jnp.float32),
-        jax.ShapeDtypeStruct(self._speaker_shape, jnp.float32)).compile()
-    # The speaker's first frame (relative_speaker models): set by the first push, then kept on device.
+    frame = lambda shape: jax.ShapeDtypeStruct(shape, jnp.float32)
+    if model.relative_speaker:
+      fn, extra = step, (frame(self._speaker_shape),)
+    else:  # One argument fewer per call.
+      fn, extra = (lambda carry, audio_t, speaker_t: step(carry, audio_t, speaker_t, None)), ()
+    self._step = jax.jit(fn, donate_argnums=0).lower(
+        self._carry, frame(self._audio_shape), frame(self._speaker_shape), *extra).compile()
+    # relative_speaker models: the speaker's first frame, set by the first push, then passed on device.
     self._speaker_first = None
+    self._extra = ()
 
   @property
   def carry(self) -> jax.Array:
-    """The LSTM state [2, num_layers, S, hidden] (a device array; replaced by every `push`)."""
-    return self._carry
+    """The LSTM state [2 ({h, c}), num_layers, S, hidden] (a device array; replaced by every `push`)."""
+    return self._carry.reshape(2, self._model.num_layers, self.num_streams, self._model.hidden)
 
   def push(self, audio_t: Any, speaker_t: Any) -> jax.Array:
     """Feeds one frame per stream and returns the next listener frame.
@@ -129,13 +211,14 @@ class ListenerStream:
         raise ValueError(f"ListenerStream.push: expected speaker {self._speaker_shape} frames, got "
                          f"{np.shape(speaker_t)}")
       self._speaker_first = jax.device_put(np.asarray(speaker_t, np.float32))
+      self._extra = (self._speaker_first,) if self._model.relative_speaker else ()
     try:
-      self._carry, out = self._step(self._carry, audio_t, speaker_t, self._speaker_first)
+      self._carry, out = self._step(self._carry, audio_t, speaker_t, *self._extra)
     except (TypeError, ValueError):  # Slow path: wrong dtype (e.g. float64) or shape.
       shapes = (np.shape(audio_t), np.shape(speaker_t))
       if shapes != (self._audio_shape, self._speaker_shape):
         raise ValueError(f"ListenerStream.push: expected audio {self._audio_shape} and speaker "
                          f"{self._speaker_shape} frames, got {shapes[0]} and {shapes[1]}") from None
       self._carry, out = self._step(self._carry, np.asarray(audio_t, np.float32), np.asarray(speaker_t, np.float32),
-                                    self._speaker_first)
+                                    *self._extra)
     return out

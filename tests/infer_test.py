@@ -90,8 +90,29 @@ def test_residual_adds_the_reference_frame(setup):
   speaker = r.normal(size=(2, 5, 73)).astype(np.float32)
   init = r.normal(size=(2, 73)).astype(np.float32)
   lengths, att = jnp.array([5, 3]), jnp.array([0, 1])
-  plain = model.apply(variables, audio, speaker, init, lengths, att)
-  res = model.clone(residual=True).apply(variables, audio, speaker, init, lengths, att)
+  plain = jax.jit(model.apply)(variables, audio, speaker, init, lengths, att)
+  res = jax.jit(model.clone(residual=True).apply)(variables, audio, speaker, init, lengths, att)
   np.testing.assert_allclose(res[0], plain[0] + init[0], atol=1e-6)
   np.testing.assert_allclose(res[1, :3], plain[1, :3] + init[1], atol=1e-6)
   np.testing.assert_array_equal(res[1, 3:], 0.0)  # Padded rows stay zero.
+
+
+@pytest.mark.parametrize("dtype,num_layers,atol", [(jnp.float32, 3, 1e-5), (jnp.bfloat16, 2, 0.1)])
+def test_other_architectures_and_dtypes_equal_offline(dtype, num_layers, atol):
+  """Three layers (folded float32 step) and bfloat16 matmuls (the model's own step) follow the offline call."""
+  r = np.random.default_rng(3)
+  stats = {"audio/mean": r.normal(size=45), "audio/std": r.uniform(0.5, 2.0, 45),
+           "motion/mean": r.normal(size=73), "motion/std": r.uniform(0.5, 2.0, 73)}
+  model = ListenerLSTM(num_layers=num_layers, hidden=16, fusion_dim=24, residual=True, relative_speaker=True,
+                       dtype=dtype)
+  variables = jax.jit(model.init)(jax.random.key(2), jnp.zeros((1, 2, 45)), jnp.zeros((1, 2, 73)),
+                                  jnp.zeros((1, 73)), jnp.array([2]))
+  audio = r.normal(size=(1, 6, 45)).astype(np.float32)
+  speaker = r.normal(size=(1, 6, 73)).astype(np.float32)
+  first = r.normal(size=(1, 73)).astype(np.float32)
+  stream = ListenerStream(model, variables, stats, first[0])
+  assert stream.carry.shape == (2, num_layers, 1, 16)
+  outs = np.stack([np.asarray(stream.push(audio[0, t], speaker[0, t])) for t in range(6)])
+  offline = _offline(model, variables, {k: v.astype(np.float32) for k, v in stats.items()}, audio, speaker, first,
+                     [0])
+  np.testing.assert_allclose(outs, offline[0], atol=atol, rtol=atol)

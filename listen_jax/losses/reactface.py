@@ -190,6 +190,30 @@ def smoothness(pred: jax.Array, lengths: jax.Array, *, expression_weight: float 
           + expression_weight * _item_mean(_masked_mean(err[..., exp_idx], mask), weight))
 
 
+def temporal_std(x: jax.Array, lengths: jax.Array, eps: float = 1e-6) -> jax.Array:
+  """Per-dim standard deviation over the valid frames: x [B, T, C], lengths [B] -> [B, C]."""
+  mask = frame_mask(lengths, x.shape[1])[..., None]
+  count = jnp.maximum(jnp.sum(mask, axis=1), 1.0)
+  mean = jnp.sum(x * mask, axis=1) / count
+  var = jnp.sum(jnp.square(x - mean[:, None]) * mask, axis=1) / count
+  return jnp.sqrt(var + eps)
+
+
+def motion_energy(pred: jax.Array, target: jax.Array, lengths: jax.Array) -> jax.Array:
+  """L1 distance between the per-dim temporal std of the prediction and of the target, mean over dims and items.
+
+  Regression losses alone pull a generator towards the conditional mean, whose movements are much smaller than
+  real ones (and a flat reaction scores poorly on CCC-based FRCorr and on FRVar); this term asks each generated
+  reaction to move as much as the real one does within the crop, without saying when. Items with fewer than two
+  valid frames are ignored.
+
+  Args:
+    pred, target: [B, T, C]; lengths: [B].
+  """
+  gap = jnp.mean(jnp.abs(temporal_std(pred, lengths) - temporal_std(target, lengths)), axis=-1)  # [B]
+  return _item_mean(gap, (lengths > 1).astype(gap.dtype))
+
+
 def speaker_reconstruction(pred: jax.Array, target: jax.Array, lengths: jax.Array) -> jax.Array:
   """Masked-mean SmoothL1 of the auxiliary speaker-3DMM head ([B, T, D] each)."""
   per_item = _masked_mean(smooth_l1(pred, target), frame_mask(lengths, pred.shape[1]))
@@ -197,4 +221,5 @@ def speaker_reconstruction(pred: jax.Array, target: jax.Array, lengths: jax.Arra
 
 
 __all__ = ["appropriate_reconstruction", "diversity", "expression_pose_indices", "frame_mask", "kl_divergence",
-           "listener_reconstruction", "reconstruction_cost", "smooth_l1", "smoothness", "speaker_reconstruction"]
+           "listener_reconstruction", "motion_energy", "reconstruction_cost", "smooth_l1", "smoothness",
+           "speaker_reconstruction", "temporal_std"]

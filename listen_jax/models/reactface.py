@@ -30,8 +30,9 @@ Architecture (d = feature_dim, H = num_heads, w = window, p = period, every bias
     -> `decoder_latent_layers` `DecoderBlock`s (causal self-attention, unmasked cross-attention onto the latents)
     -> `DecoderBlock` onto the speaker audio features of window i (k = 2 bias: frame t hears audio <= 2t+1)
     -> `DecoderBlock` onto the speaker motion features of window i (k = 1 bias: frame t sees frames <= t)
-    -> Dense(D) 3DMM head; emotion head Dense(d) -> ReLU -> Dense(E) on concat(3DMM, hidden), with sigmoid (15 AU),
-    tanh (2 VA) and softmax (8 expression) groups when E = 25 (REACT layout), linear otherwise.
+    -> Dense(D) 3DMM head; emotion head Dense(d) -> ReLU -> Dense(E) on the generated 3DMM (`emotion_from=
+    'motion'`) or on concat(3DMM, decoder features) ('features'), with sigmoid (15 AU), tanh (2 VA) and softmax
+    (8 expression) groups when E = 25 (REACT layout), linear otherwise.
 
 Strict causality: every output at frame t depends only on speaker audio frames <= 2t+1 and speaker motion/emotion
 frames <= t. Clips of any length T are padded at the end to a multiple of w and trimmed (causality makes the
@@ -239,6 +240,7 @@ class ReactionWindow(nn.Module):
   vae_ffn_dim: int = 256
   decoder_latent_layers: int = 2
   include_current_frame: bool = True
+  emotion_from: str = "motion"
 
   @nn.compact
   def __call__(self, carry: dict[str, jax.Array], xs: dict[str, jax.Array], *, deterministic: bool = True):
@@ -280,8 +282,12 @@ class ReactionWindow(nn.Module):
     motion = nn.Dense(self.motion_dim, name="motion_head")(hid)
     out = {"motion": motion, "mu": mu, "logvar": logvar}
     if self.emotion_dim:
-      out["emotion"] = EmotionReadout(d, self.emotion_dim, name="emotion_readout")(motion)
+      readout_in = motion if self.emotion_from == "motion" else jnp.concatenate([motion, hid], axis=-1)
+      out["emotion"] = EmotionReadout(d, self.emotion_dim, name="emotion_readout")(readout_in)
     return {"prev_motion": motion, "z_prev": z}, out
+
+
+EMOTION_SOURCES = ("motion", "features")
 
 
 class EmotionReadout(nn.Module):
@@ -332,6 +338,9 @@ class ReactFace(nn.Module):
     vae_layers, vae_num_heads, vae_ffn_dim: the VAE's transformer encoder (2, 4, 256).
     decoder_latent_layers: decoder blocks attending the interpolated latents (2).
     include_current_frame: audio anchor 2t+1 (True) or the paper's 2t (False); see `attention.floor_step_bias`.
+    emotion_from: what the emotion head reads: 'motion' (the generated 3DMM frame only; `EmotionReadout`) or
+      'features' (concat(3DMM, decoder features), the reference's 2023 emotion head), which can predict the
+      expected emotion directly instead of the emotion of the expected face.
   """
 
   feature_dim: int = 128
@@ -354,8 +363,11 @@ class ReactFace(nn.Module):
   vae_ffn_dim: int = 256
   decoder_latent_layers: int = 2
   include_current_frame: bool = True
+  emotion_from: str = "motion"
 
   def setup(self):
+    if self.emotion_from not in EMOTION_SOURCES:
+      raise ValueError(f"ReactFace.emotion_from={self.emotion_from!r}: expected one of {EMOTION_SOURCES}")
     if not self.motion_dim:
       raise ValueError("ReactFace.motion_dim is not set (58 for REACT FaceVerse, 73 for ViCo)")
     if self.slopes not in attention.SLOPES:
@@ -369,7 +381,8 @@ class ReactFace(nn.Module):
         window=self.window, momentum=self.momentum, latent_dim=self.latent_dim, motion_dim=self.motion_dim,
         emotion_dim=self.emotion_dim or 0, slopes=self.slopes, dropout=self.dropout, vae_layers=self.vae_layers,
         vae_num_heads=self.vae_num_heads, vae_ffn_dim=self.vae_ffn_dim,
-        decoder_latent_layers=self.decoder_latent_layers, include_current_frame=self.include_current_frame)
+        decoder_latent_layers=self.decoder_latent_layers, include_current_frame=self.include_current_frame,
+        emotion_from=self.emotion_from)
 
   def _check_inputs(self, audio, motion, emotion, what: str):
     if motion.ndim != 3 or motion.shape[-1] != self.motion_dim:

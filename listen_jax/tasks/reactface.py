@@ -21,6 +21,8 @@ Config fields read (all optional except `model_name = 'reactface'`):
     emotion (1.0): emotion weight inside the reconstruction cost (REACT only).
     readout (10.0): weight of fitting the emotion readout head on the real listener's (3DMM, emotion) pairs
       (masked SmoothL1; REACT only; 0 disables).
+    energy (0.0): weight of `motion_energy`: the per-dim temporal std of every sample (3DMM, and emotion when
+      present) should match the real listener's within the crop (counters the flat conditional-mean reactions).
     num_samples (2): samples per step in stage 2 (the speaker is encoded once; every sample gets the reconstruction,
       KL and smoothness terms, and all pairs get the diversity term). Stage 1 uses one sample.
 
@@ -39,7 +41,7 @@ from listen_jax.models.reactface import EmotionReadout, ReactFace
 
 LOSS_DEFAULTS = {"stage": 2, "kl": 1e-4, "div": 100.0, "div_scale": 100.0, "smooth": 10.0,
                  "smooth_expression": 0.1, "speaker": 1.0, "pose": 10.0, "emotion": 1.0, "num_samples": 2,
-                 "readout": 10.0}
+                 "readout": 10.0, "energy": 0.0}
 
 
 def loss_settings(config) -> dict[str, Any]:
@@ -109,13 +111,22 @@ def make_task(config) -> tasks.Task:
                **{k: jnp.mean(v) for k, v in parts.items()}}
     total = (metrics["rec"] + settings["kl"] * metrics["kl"] + settings["smooth"] * metrics["smooth"]
              + settings["speaker"] * speaker)
-    if has_emotion and settings["readout"]:
+    if has_emotion and settings["readout"] and m.emotion_from == "motion":
       readout = EmotionReadout(m.feature_dim, m.emotion_dim).apply(
           {"params": params["cell"]["emotion_readout"]}, batch["listener_3dmm"])
       mask = rf_losses.frame_mask(lengths, readout.shape[1])[..., None]
       err = rf_losses.smooth_l1(readout, batch["listener_emotion"]) * mask
       metrics["readout"] = jnp.sum(err) / jnp.maximum(jnp.sum(mask) * readout.shape[-1], 1.0)
       total = total + settings["readout"] * metrics["readout"]
+    if settings["energy"]:
+      # Each sample should move as much as the real listener does (3DMM and emotion), see `motion_energy`.
+      def energy_fn(pred, pred_emo):
+        value = rf_losses.motion_energy(pred, batch["listener_3dmm"], lengths)
+        if has_emotion:
+          value = value + rf_losses.motion_energy(pred_emo, batch["listener_emotion"], lengths)
+        return value
+      metrics["energy"] = jnp.mean(jax.vmap(energy_fn)(motion, emotion if has_emotion else None))
+      total = total + settings["energy"] * metrics["energy"]
     if num_samples >= 2:
       metrics["div"] = rf_losses.diversity(motion, lengths, scale=settings["div_scale"])
       total = total + settings["div"] * metrics["div"]

@@ -2,7 +2,8 @@
 
 Config fields read (all under the trainer config):
   * `config.model`: `ListenerLSTM` keyword arguments (audio_dim, motion_dim, fusion_dim, hidden, num_layers,
-    dropout, use_attitude, num_attitudes, dtype ('float32' | 'bfloat16' or a dtype), scan_unroll), plus
+    dropout, use_attitude, num_attitudes, dtype ('float32' | 'bfloat16' or a dtype), scan_unroll, residual,
+    relative_speaker, infer_unroll, infer_schedule), plus
     `config.model.ablation` in {None, '', 'audio_only', 'visual_only'}: 'audio_only' zeroes the speaker-motion
     stream and 'visual_only' the audio stream (zero = the train mean in z-space; paper Table 5).
   * `config.loss.name`: 'reference' (reference-code loss, default) or 'paper' (paper Eq. 4-6).
@@ -11,6 +12,13 @@ Config fields read (all under the trainer config):
   * 'paper' weights: `config.loss.w1` (expression velocity, 0.1), `config.loss.w2` (pose velocity, 1e-4),
     `config.loss.include_crop` (True).
   * Both: `config.loss.eps` (reference 1e-6, paper 0).
+  * `config.identity_augment` (0 = off): training only. Std (z-space units) of a random constant offset added to
+    the whole listener window (reference frame and targets alike), one draw per window and dimension. The
+    listener's displacement from its reference frame is unchanged, but the absolute reference frame no longer
+    identifies the person: the network cannot memorise per-identity behaviour from it, which does not transfer
+    to unseen listeners (the ood split). In z-space a person's constant offsets are of the order of 1, so 1.0
+    simulates a new identity per window. Needs `config.model.residual` (without it the offset changes the
+    targets the network must produce).
 Missing fields take the defaults above.
 
 Batch keys used: audio [B,T,45], speaker [B,T,73], listener [B,T,73] (row 0 = init frame), lengths [B],
@@ -31,7 +39,7 @@ from listen_jax.tasks import Task, as_dict
 ABLATIONS = ("", "audio_only", "visual_only")
 _MODEL_FIELDS = ("audio_dim", "motion_dim", "fusion_dim", "hidden", "num_layers", "dropout", "use_attitude",
                  "num_attitudes", "dtype", "scan_unroll", "residual",
-                 "relative_speaker")
+                 "relative_speaker", "infer_unroll", "infer_schedule")
 
 
 def build_model(model_config: Mapping[str, Any] | None) -> tuple[ListenerLSTM, str]:
@@ -76,6 +84,12 @@ def make_task(config) -> Task:
   """Builds the `vico_lstm` task from `config.model` and `config.loss` (see the module docstring)."""
   model, ablation = build_model(getattr(config, "model", None))
   loss_fn = build_loss(getattr(config, "loss", None))
+  identity_augment = float(getattr(config, "identity_augment", 0.0) or 0.0)
+  if identity_augment < 0:
+    raise ValueError(f"config.identity_augment={identity_augment}; expected >= 0 (0 = off)")
+  if identity_augment and not model.residual:
+    raise ValueError("config.identity_augment needs config.model.residual=True: without the residual the "
+                     "offset would change the absolute frames the network must predict")
 
   def inputs(batch):
     audio, speaker, listener = _get(batch, "audio"), _get(batch, "speaker"), _get(batch, "listener")
@@ -92,7 +106,14 @@ def make_task(config) -> Task:
 
   def forward(params, batch, rng, train: bool):
     audio, speaker, listener, lengths, attitude = inputs(batch)
-    rngs = {"dropout": rng} if train else {}
+    rngs = {}
+    if train:
+      if identity_augment:
+        rng, offset_rng = jax.random.split(rng)
+        # One constant offset per window: a new "identity" for the reference frame and the targets alike.
+        offset = identity_augment * jax.random.normal(offset_rng, (listener.shape[0], 1, listener.shape[-1]))
+        listener = listener + offset.astype(listener.dtype)
+      rngs = {"dropout": rng}
     pred = model.apply({"params": params}, audio, speaker, listener[:, 0], lengths, attitude,
                        deterministic=not train, rngs=rngs)
     return pred, listener, lengths

@@ -116,3 +116,55 @@ def test_bad_shapes_and_weights_raise():
     vico.paper_loss(pred, target, lengths[:1])
   with pytest.raises(ValueError, match="unknown weight"):
     vico.reference_loss(pred, target, lengths, weights={"expression": 1.0})
+
+
+def _tiny_task(**overrides):
+  from configs import vico_lstm as vico_config  # pylint: disable=g-import-not-at-top
+  from listen_jax.tasks import vico_lstm as vico_task  # pylint: disable=g-import-not-at-top
+  config = vico_config.get_config("smoke")
+  config.model.dropout = 0.0
+  for key, value in overrides.items():
+    config[key] = value
+  return vico_task.make_task(config)
+
+
+def _tiny_batch(seed=0, batch=3, time=12):
+  rng = np.random.default_rng(seed)
+  return {"audio": rng.normal(size=(batch, time, 45)).astype(np.float32),
+          "speaker": rng.normal(size=(batch, time, 73)).astype(np.float32),
+          "listener": rng.normal(size=(batch, time, 73)).astype(np.float32),
+          "attitude": np.array([0, 1, 2][:batch], np.int32), "lengths": np.array([12, 9, 5][:batch], np.int32)}
+
+
+def test_identity_augment_shifts_reference_and_targets_together():
+  """With an initial state that ignores the frame, the offset cancels exactly (residual model)."""
+  task = _tiny_task(identity_augment=1.0)
+  batch = _tiny_batch()
+  params = task.init(jax.random.key(0), batch)["params"]
+  rng = jax.random.key(3)
+  # Augmentation is training-only: eval loss equals the un-augmented task's loss.
+  plain = _tiny_task(identity_augment=0.0)
+  np.testing.assert_allclose(task.loss(params, batch, rng, False)[0], plain.loss(params, batch, rng, False)[0],
+                             rtol=1e-6)
+  # The frame reaches the state only through `init_state`: zero its kernel and the state no longer depends on
+  # the (shifted) reference frame, so the shift must cancel between prediction (residual) and targets.
+  blind = jax.tree_util.tree_map(lambda x: x, params)
+  blind["init_state"] = dict(blind["init_state"], kernel=jnp.zeros_like(blind["init_state"]["kernel"]))
+  aug, _ = task.loss(blind, batch, rng, True)
+  ref, _ = plain.loss(blind, batch, rng, True)
+  np.testing.assert_allclose(aug, ref, rtol=1e-5)
+  # With the real weights the state sees the shifted frame, so the training loss changes.
+  assert abs(float(task.loss(params, batch, rng, True)[0]) - float(plain.loss(params, batch, rng, True)[0])) > 1e-4
+
+
+def test_identity_augment_bad_settings_raise():
+  with pytest.raises(ValueError, match="identity_augment"):
+    _tiny_task(identity_augment=-1.0)
+  from configs import vico_lstm as vico_config  # pylint: disable=g-import-not-at-top
+  from listen_jax.tasks import vico_lstm as vico_task  # pylint: disable=g-import-not-at-top
+  config = vico_config.get_config("smoke")
+  config.model.residual = False
+  config.identity_augment = 0.5
+  with pytest.raises(ValueError, match="residual"):
+    vico_task.make_task(config)
+  assert vico_config.get_config("reference").identity_augment == 0.0

@@ -158,6 +158,20 @@ def test_fr_dist_chunk_larger_than_workload_and_several_chunks_per_device():
     np.testing.assert_allclose(react.fr_dist(pred, listener, adj, chunk=chunk), want, rtol=1e-5)
 
 
+def test_fr_dist_vector_width_gives_identical_results():
+  rng = np.random.default_rng(13)
+  n, s, t = 4, 2, 12
+  pred = rng.random((n, s, t, 25)).astype(np.float32)
+  listener = rng.random((n, t, 25)).astype(np.float32)
+  adj = _adjacency(n, rng)
+  want = ref_fr_dist(pred, listener, adj, GROUPS25)
+  got = {w: react.fr_dist(pred, listener, adj, vector_width=w) for w in (0, 512)}
+  assert got[0] == got[512]
+  np.testing.assert_allclose(got[512], want, rtol=1e-5)
+  with pytest.raises(ValueError, match='vector_width'):
+    react.fr_dist(pred, listener, adj, vector_width=384)
+
+
 def test_fr_dist_matches_reference_with_padding_mask():
   rng = np.random.default_rng(1)
   n, s, t = 5, 3, 10

@@ -132,6 +132,57 @@ def test_custom_backward_matches_autodiff():
   np.testing.assert_allclose(plain(gates_x, valid, h0, c0, w, 1), ll.run_lstm_layer(gates_x, valid, h0, c0, w, 1))
 
 
+@pytest.mark.parametrize("num_layers", [1, 3])
+def test_inference_schedules_equal_masked_training_path(num_layers):
+  """Deterministic calls (unmasked 'layers' and 'wavefront' schedules) equal the masked per-layer scans."""
+  model = ListenerLSTM(num_layers=num_layers, hidden=16, fusion_dim=24, dropout=0.0)
+  audio, speaker, init, _ = _inputs(11, batch=3, time=7)
+  lengths = jnp.array([7, 4, 0])
+  valid = np.arange(7)[None, :] < np.asarray(lengths)[:, None]
+  audio = jnp.where(valid[..., None], audio, jnp.nan)  # Garbage (even NaN) beyond `lengths` must not leak.
+  variables = jax.jit(model.init)(jax.random.key(1), audio, speaker, init, lengths)
+  apply = _jit_apply(model)
+  ref = apply(variables, audio, speaker, init, lengths, deterministic=False)  # Masked training scans.
+  assert np.isfinite(ref).all()
+  for schedule, unroll in (("layers", 1), ("wavefront", 1), ("wavefront", 2)):
+    out = _jit_apply(model.clone(infer_schedule=schedule, infer_unroll=unroll))(
+        variables, audio, speaker, init, lengths)
+    np.testing.assert_allclose(out, ref, atol=1e-5, err_msg=f"{schedule}, unroll {unroll}")
+    np.testing.assert_array_equal(np.asarray(out)[~valid], 0.0)
+  # Fewer steps than layers: the wavefront falls back to per-layer scans.
+  short = _jit_apply(model.clone(infer_schedule="wavefront"))(variables, audio[:, :2], speaker[:, :2], init,
+                                                                jnp.array([2, 1, 0]))
+  np.testing.assert_allclose(short, ref[:, :2] * (np.arange(2)[None, :, None] < np.array([2, 1, 0])[:, None, None]),
+                             atol=1e-5)
+  with pytest.raises(ValueError, match="schedule"):
+    model.clone(infer_schedule="diagonal").apply(variables, audio, speaker, init, lengths)
+
+
+@pytest.mark.parametrize("schedule", ["layers", "wavefront"])
+def test_inference_stack_gradients_are_the_masked_ones(schedule):
+  r = np.random.default_rng(12)
+  f = lambda *s: jnp.asarray(r.normal(size=s), jnp.float32)
+  hidden, num_layers = 8, 3
+  x, h0, c0 = f(6, 2, 5), f(num_layers, 2, hidden), f(num_layers, 2, hidden)
+  w_ih = tuple(0.3 * f(5 if k == 0 else hidden, 4 * hidden) for k in range(num_layers))
+  w_hh = tuple(0.3 * f(hidden, 4 * hidden) for _ in range(num_layers))
+  valid = jnp.asarray(np.arange(6)[:, None, None] < np.array([6, 3])[None, :, None], jnp.float32)
+  weights = f(6, 2, hidden)
+
+  def loss(fn, *args):
+    return jnp.sum(jnp.sin(fn(*args) * weights))
+
+  ours_fn = lambda x, h, c, wi, wh: ll.run_lstm_stack(x, valid, h, c, wi, wh, 1, schedule)
+  ref_fn = lambda x, h, c, wi, wh: ll._layers_masked(x, valid, h, c, wi, wh, 1)
+  args = (x, h0, c0, w_ih, w_hh)
+  np.testing.assert_allclose(ours_fn(*args), ref_fn(*args), atol=1e-5)
+  ours = jax.jit(jax.grad(lambda *a: loss(ours_fn, *a), argnums=(0, 1, 2, 3, 4)))(*args)
+  ref = jax.jit(jax.grad(lambda *a: loss(ref_fn, *a), argnums=(0, 1, 2, 3, 4)))(*args)
+  for a, b in zip(jax.tree.leaves(ours), jax.tree.leaves(ref)):
+    np.testing.assert_allclose(a, b, atol=1e-5, rtol=1e-5)
+  assert np.abs(np.asarray(ours[0])).sum() > 0
+
+
 def test_dropout_masks_differ_per_step(model_and_vars):
   model, variables = model_and_vars
   model = model.clone(dropout=0.5)

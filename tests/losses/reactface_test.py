@@ -205,3 +205,15 @@ def test_task_vico_dims_and_config_errors():
     jax.eval_shape(task_lib.make_task(bad).init, jax.random.key(0), batch)
   with pytest.raises(ValueError, match="unknown"):
     task_lib.make_task(_config(weight=1.0))
+
+
+def test_motion_energy_compares_masked_temporal_std():
+  lengths = jnp.array([4, 2, 1])
+  target = jnp.zeros((3, 6, 2)).at[0, :4, 0].set(jnp.array([1.0, -1.0, 1.0, -1.0]))
+  target = target.at[:, 4:].set(1e3)  # padding must be ignored
+  # Item 0: target std [1, 0]; a flat prediction misses 1 on dim 0. Item 1: both flat. Item 2: one frame, ignored.
+  pred = jnp.zeros((3, 6, 2)).at[1, :2, 1].set(jnp.array([2.0, 0.0])).at[2].set(5.0)
+  np.testing.assert_allclose(rl.temporal_std(target, lengths)[0], [1.0, 0.0], atol=2e-3)
+  # Item 0 gap mean(|0 - 1|, |0 - 0|) = 0.5; item 1 gap mean(0, |1 - 0|) = 0.5.
+  np.testing.assert_allclose(rl.motion_energy(pred, target, lengths), 0.5, atol=2e-3)
+  np.testing.assert_allclose(rl.motion_energy(target, target, lengths), 0.0, atol=1e-6)

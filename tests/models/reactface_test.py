@@ -151,3 +151,17 @@ def test_online_rollout_equals_offline(react):
     online = rollout(params, audio, motion, emotion, noise[i])
     for key in ("motion", "emotion", "mu", "logvar"):
       np.testing.assert_allclose(online[key], offline[key][i], atol=1e-5, err_msg=f"{key} sample {i}")
+
+
+def test_emotion_from_features_reads_decoder_features():
+  """'features' feeds concat(3DMM, decoder features) to the emotion head; unknown sources raise."""
+  audio, motion, emotion, noise = inputs(2, 7, 58, 25)
+  shapes = {}
+  for source in reactface.EMOTION_SOURCES:
+    out, params = jax.eval_shape(lambda m=tiny(58, 25, emotion_from=source): m.init_with_output(
+        jax.random.key(1), audio, motion, emotion, noise=noise))
+    assert out["emotion"].shape == (2, 7, 25)
+    shapes[source] = params["params"]["cell"]["emotion_readout"]["emotion_hidden"]["kernel"].shape
+  assert shapes["motion"] == (58, 16) and shapes["features"] == (58 + 16, 16)
+  with pytest.raises(ValueError, match="emotion_from='face'"):
+    tiny(58, 25, emotion_from="face").init(jax.random.key(1), audio, motion, emotion, noise=noise)

@@ -50,7 +50,7 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   c.loss.emotion = 1.0  # Emotion weight inside the reconstruction cost.
   c.loss.num_samples = 2  # Samples per step for the diversity term.
   c.loss.readout = 10.0  # Fit the emotion readout on the real listener's (3DMM, emotion) pairs (REACT only).
-  c.loss.energy = 0.0  # Match each sample's per-dim temporal std to the real listener's (motion_energy).
+  c.loss.energy = 40.0  # Match each sample's per-dim temporal std to the real listener's (motion_energy).
 
   c.eval = ml_collections.ConfigDict()
   c.eval.num_samples = 10  # Samples per speaker for generation and the REACT metrics.
@@ -63,6 +63,8 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
     c.num_epochs = 200
     c.model.window = 64
     c.loss.kl = 1e-5
+    c.loss.energy = 0.0
+    c.loss.readout = 0.0
     c.optimizer.learning_rate = 2e-5
     c.optimizer.schedule = "constant"
     c.optimizer.warmup_steps = 0

@@ -38,7 +38,6 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   c.model.ablation = ""  # '' | 'audio_only' | 'visual_only' (Table 5 ablations).
   c.model.scan_unroll = 1  # Unroll factor of the LSTM time scans in training (speed only).
   c.model.infer_unroll = 1  # Unroll factor of the inference scans (speed only).
-  c.model.infer_schedule = "layers"  # Inference recurrence: 'layers' (one scan per layer) | 'wavefront'.
 
   # Training-only random constant offset (z-space std) of each listener window: hides the listener's identity
   # from the initial-state network so it cannot learn per-person behaviour that fails on unseen people (ood).

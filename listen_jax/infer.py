@@ -3,8 +3,8 @@
 `ListenerStream` keeps the LSTM state on device between calls. Each `push` runs one ahead-of-time compiled
 executable that z-scores the raw inputs, advances the LSTM by one frame and de-normalises the prediction; the
 state buffer is donated, so it is updated in place. Parameters and statistics are folded into the executable
-as constants (float32 models: pre-folded weights, see `_fused_step`), so a call passes only three arrays
-(state, audio frame, speaker frame; plus the speaker's first frame for `relative_speaker` models).
+as constants, so a call passes only three arrays (state, audio frame, speaker frame; plus the speaker's first
+frame for `relative_speaker` models).
 
 Streaming equals the offline whole-sequence call: `push` number t (t = 0, 1, ...) returns the raw-unit
 prediction of listener frame t + 1, i.e. row t of `model.apply(variables, audio_z, speaker_z, init_z, lengths)`
@@ -12,11 +12,9 @@ de-normalised.
 
 Latency: on CPU, JAX's asynchronous dispatch hands each tiny step to a worker thread; for frame-by-frame serving
 with a host read-back per frame, set `jax.config.update('jax_cpu_enable_async_dispatch', False)` in the serving
-process (measured here: ~36 us per frame round trip instead of ~130 us on a loaded 2-core machine). Of the
-remaining ~33 us (process CPU time, one stream, 2-core development machine) ~13 us is the round trip of any
-compiled call with a read-back, ~15 us is reading the 0.86 MB of float32 weights (the matrix-vector products
-are memory bound), and ~5 us the ~20 small kernels; `XLA_FLAGS=--xla_cpu_multi_thread_eigen=false` changes
-nothing measurable. Throughput of many concurrent streams comes from batching them into one `ListenerStream`
+process (quiet 2-core development machine: ~33 us per frame round trip, of which ~15 us is the cost of any
+compiled call with a host read-back; the rest is mostly reading the 0.86 MB of float32 weights).
+Throughput of many concurrent streams comes from batching them into one `ListenerStream`
 ([S, ...] frames).
 
 Example:
@@ -32,7 +30,6 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from listen_jax.models import lstm_listener
 from listen_jax.models.lstm_listener import ListenerLSTM
 
 _STAT_KEYS = ("audio/mean", "audio/std", "motion/mean", "motion/std")
@@ -52,9 +49,15 @@ def _load_stats(stats: Mapping[str, Any], model: ListenerLSTM) -> dict[str, np.n
   return out
 
 
-def _model_step(model: ListenerLSTM, variables: Mapping[str, Any], st: Mapping[str, np.ndarray],
+def _frame_step(model: ListenerLSTM, variables: Mapping[str, Any], st: Mapping[str, np.ndarray],
                 init_z: np.ndarray):
-  """`_fused_step`'s contract through the model's own `step` (any compute dtype)."""
+  """Raw-unit frame step around `ListenerLSTM.step`: z-scores the inputs and de-normalises the prediction.
+
+  Returns:
+    step(carry, audio_t [..., 45] raw, speaker_t [..., 73] raw, speaker_first [..., 73] raw or None)
+      -> (carry, [..., 73] raw prediction), carry [2 ({h, c}), num_layers, ..., hidden] float32, where `...` is
+      () for one stream or (S,).
+  """
   audio_mean, audio_scale = jnp.asarray(st["audio/mean"]), jnp.asarray(1.0 / st["audio/std"])
   motion_mean, motion_std = jnp.asarray(st["motion/mean"]), jnp.asarray(st["motion/std"])
   motion_scale = jnp.asarray(1.0 / st["motion/std"])
@@ -69,64 +72,6 @@ def _model_step(model: ListenerLSTM, variables: Mapping[str, Any], st: Mapping[s
                                z(speaker_first) if model.relative_speaker else None, method=ListenerLSTM.step)
     return (carry.reshape(carry.shape[:2] + lead + (model.hidden,)),
             (out_z * motion_std + motion_mean).reshape(lead + out_z.shape[-1:]))
-
-  return step
-
-
-def _fused_step(model: ListenerLSTM, params: Mapping[str, Any], st: Mapping[str, np.ndarray],
-                init_z: np.ndarray):
-  """The float32 frame step with the normalisation folded into precomputed constant weights.
-
-  Equal (up to float32 rounding) to z-scoring the inputs, `model.step` and de-normalising its output, with
-  fewer operations and arguments per frame (at one stream each kernel costs ~0.2 us, each argument or result
-  of the call ~1 us):
-    * input LayerNorm + `fusion` Dense: one product x_z @ [scale * W | 1/n] (the last column is the mean) and
-      a sum of squares, dense(LN(x_z)) = r * (x_z @ (scale * W) - mean * (scale @ W)) + bias @ W + b with
-      r = rsqrt(max(E[x_z^2] - mean^2, 0) + eps), the variance as flax computes it;
-    * LSTM weights pre-scaled for the single-tanh gates (`gate_scale`);
-    * the head folded with the output de-normalisation (and the reference frame when `residual`).
-
-  Returns:
-    step(carry, audio_t [..., 45] raw, speaker_t [..., 73] raw, speaker_first [..., 73] raw or None)
-      -> (carry, [..., 73] raw prediction), carry [2 ({h, c}), num_layers, ..., hidden] float32, where `...` is
-      () for one stream or (S,).
-  """
-  p = jax.tree.map(lambda x: np.asarray(x, np.float64), params)
-  f32 = lambda x: jnp.asarray(np.asarray(x, np.float32))
-  in_scale = np.concatenate([1.0 / st["audio/std"], 1.0 / st["motion/std"]]).astype(np.float64)
-  in_mean = np.concatenate([st["audio/mean"], st["motion/mean"]]).astype(np.float64)
-  if model.relative_speaker:
-    in_mean[model.audio_dim:] = 0.0  # The speaker input is speaker_t - speaker_first: the mean cancels.
-  norm_w = p["input_norm"]["scale"][:, None] * p["fusion"]["kernel"]
-  num_in = norm_w.shape[0]
-  fuse_w = f32(np.concatenate([norm_w, np.full((num_in, 1), 1.0 / num_in)], axis=1))  # [118, 192 + 1]
-  mean_w = f32(p["input_norm"]["scale"] @ p["fusion"]["kernel"])
-  fuse_b = f32(p["input_norm"]["bias"] @ p["fusion"]["kernel"] + p["fusion"]["bias"])
-  gate_scale = np.asarray(lstm_listener.gate_scale(model.hidden), np.float64)
-  w_ih = [f32(p[f"lstm_l{k}"]["w_ih"] * gate_scale) for k in range(model.num_layers)]
-  w_hh = [f32(p[f"lstm_l{k}"]["w_hh"] * gate_scale) for k in range(model.num_layers)]
-  motion_std, motion_mean = st["motion/std"].astype(np.float64), st["motion/mean"].astype(np.float64)
-  head_w = f32(p["head"]["kernel"] * motion_std)
-  head_b = p["head"]["bias"] * motion_std + motion_mean
-  if model.residual:
-    head_b = head_b + init_z.astype(np.float64) * motion_std  # [..., 73] like the output.
-  head_b = f32(head_b)
-  in_scale, in_mean = f32(in_scale), f32(in_mean)
-
-  def step(carry, audio_t, speaker_t, speaker_first):
-    if model.relative_speaker:
-      speaker_t = speaker_t - speaker_first
-    x_z = (jnp.concatenate([audio_t, speaker_t], axis=-1) - in_mean) * in_scale
-    proj = jnp.dot(x_z, fuse_w)
-    mean = proj[..., -1:]
-    var = jnp.maximum(jnp.mean(x_z * x_z, axis=-1, keepdims=True) - mean * mean, 0.0)
-    x = jnp.tanh(jax.lax.rsqrt(var + 1e-5) * (proj[..., :-1] - mean * mean_w) + fuse_b)  # `input_norm` eps.
-    new_h, new_c = [], []
-    for k in range(model.num_layers):
-      x, c = lstm_listener.cell_update(jnp.dot(x, w_ih[k]) + jnp.dot(carry[0, k], w_hh[k]), carry[1, k])
-      new_h.append(x)
-      new_c.append(c)
-    return jnp.stack([jnp.stack(new_h), jnp.stack(new_c)]), jnp.dot(x, head_w) + head_b
 
   return step
 
@@ -173,10 +118,7 @@ class ListenerStream:
     # argument or result of a call costs about a microsecond of dispatch).
     self._carry = carry.reshape(carry.shape[:2] + lead + (model.hidden,))
     init_z = init_z.reshape(lead + (model.motion_dim,))
-    if jnp.dtype(model.dtype) == jnp.float32:
-      step = _fused_step(model, variables["params"], st, init_z)
-    else:  # Reduced-precision matmuls: the model's own step.
-      step = _model_step(model, variables, st, init_z)
+    step = _frame_step(model, variables, st, init_z)
 
     self._audio_shape = lead + (model.audio_dim,)
     self._speaker_shape = lead + (model.motion_dim,)

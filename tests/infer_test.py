@@ -99,7 +99,7 @@ def test_residual_adds_the_reference_frame(setup):
 
 @pytest.mark.parametrize("dtype,num_layers,atol", [(jnp.float32, 3, 1e-5), (jnp.bfloat16, 2, 0.1)])
 def test_other_architectures_and_dtypes_equal_offline(dtype, num_layers, atol):
-  """Three layers (folded float32 step) and bfloat16 matmuls (the model's own step) follow the offline call."""
+  """Three layers (float32) and bfloat16 matmuls: the stream follows the offline call."""
   r = np.random.default_rng(3)
   stats = {"audio/mean": r.normal(size=45), "audio/std": r.uniform(0.5, 2.0, 45),
            "motion/mean": r.normal(size=73), "motion/std": r.uniform(0.5, 2.0, 73)}

@@ -23,10 +23,9 @@ hand-written backward pass (`jax.custom_vjp`): the reverse scan only propagates 
 recurrent weight gradient is one GEMM over all steps. Inference (`deterministic=True`, `run_lstm_stack`) runs the
 recurrence unmasked (valid steps are a prefix, so padding never reaches them) and zeroes padded rows at the end:
 fewer operations per step, the same outputs. At batch 1 on CPU a step is bound by streaming `w_hh` (147 KB) from
-L2 (about 1.5 us per layer on the 2-core development machine), and the hoisted GEMMs are about a third of a
-900-frame clip. `infer_schedule='wavefront'` (iteration s runs layer k at step s - k: half the sequential
-steps, but each reads w_ih of the deeper layers too) measured slower there (about 7 ms against 5.8 ms per clip);
-it is kept for hardware where per-step latency dominates. Scan unrolling also measured slower for inference.
+L2, and the hoisted GEMMs are about a third of a 900-frame clip. A skewed "wavefront" schedule over the layers
+(half the sequential steps, but every step also reads the deeper layers' w_ih) and scan unrolling both measured
+slower for inference on the 2-core development machine.
 
 The recurrent state ("carry") is one array [2 ({h, c}), num_layers, batch, hidden] float32.
 """
@@ -88,6 +87,21 @@ def _gates(t: jax.Array) -> tuple[jax.Array, jax.Array, jax.Array, jax.Array]:
   return 0.5 * ti + 0.5, 0.5 * tf + 0.5, g, 0.5 * to + 0.5
 
 
+def cell_update(pre: jax.Array, c: jax.Array) -> tuple[jax.Array, jax.Array]:
+  """LSTM state update from scaled pre-activations (see `gate_scale`).
+
+  Args:
+    pre: [batch, 4 * hidden] float32 scaled pre-activations x @ w_ih + h @ w_hh.
+    c: [batch, hidden] float32 previous cell.
+
+  Returns:
+    (h, c) new state, [batch, hidden] float32 each.
+  """
+  i, f, g, o = _gates(jnp.tanh(pre))
+  c = f * c + i * g
+  return o * jnp.tanh(c), c
+
+
 def lstm_cell(gates_x: jax.Array, h: jax.Array, c: jax.Array, w_hh: jax.Array) -> tuple[jax.Array, jax.Array]:
   """One bias-free LSTM update (PyTorch gate order i, f, g, o), on `gate_scale`-scaled weights.
 
@@ -99,10 +113,7 @@ def lstm_cell(gates_x: jax.Array, h: jax.Array, c: jax.Array, w_hh: jax.Array) -
   Returns:
     (h, c) new state, [batch, hidden] float32 each.
   """
-  t = jnp.tanh(gates_x + jnp.dot(h.astype(w_hh.dtype), w_hh, preferred_element_type=jnp.float32))
-  i, f, g, o = _gates(t)
-  c = f * c + i * g
-  return o * jnp.tanh(c), c
+  return cell_update(gates_x + jnp.dot(h.astype(w_hh.dtype), w_hh, preferred_element_type=jnp.float32), c)
 
 
 def _scan_forward(gates_x, valid, h0, c0, w_hh, unroll, keep_residuals):
@@ -193,21 +204,6 @@ def _project(x: jax.Array, w: jax.Array) -> jax.Array:
   return y.reshape(time, -1)
 
 
-def cell_update(pre: jax.Array, c: jax.Array) -> tuple[jax.Array, jax.Array]:
-  """LSTM state update from scaled pre-activations (see `gate_scale`).
-
-  Args:
-    pre: [batch, 4 * hidden] float32 scaled pre-activations x @ w_ih + h @ w_hh.
-    c: [batch, hidden] float32 previous cell.
-
-  Returns:
-    (h, c) new state, [batch, hidden] float32 each.
-  """
-  i, f, g, o = _gates(jnp.tanh(pre))
-  c = f * c + i * g
-  return o * jnp.tanh(c), c
-
-
 def _layers_unmasked(x, h0, c0, w_ih, w_hh, unroll):
   """Per-layer scans without masking (see `run_lstm_stack`)."""
   time, batch = x.shape[:2]
@@ -228,42 +224,6 @@ def _layers_unmasked(x, h0, c0, w_ih, w_hh, unroll):
   return x
 
 
-def _wavefront_unmasked(x, h0, c0, w_ih, w_hh, unroll):
-  """Skewed schedule without masking (see `run_lstm_stack`): iteration s runs layer k at step s - k."""
-  num_layers, time = len(w_hh), x.shape[0]
-  gx0 = _project(x, w_ih[0])  # Layer 0's input projection for all steps, hoisted.
-
-  def cells(hs, cs, g0, layers):
-    """Advances `layers` by one step each; every input comes from the previous iteration's state."""
-    hs, cs = list(hs), list(cs)
-    dot = lambda h, w: jnp.dot(h.astype(w.dtype), w, preferred_element_type=jnp.float32)
-    new = {}
-    for k in layers:
-      if k == 0:
-        pre = g0.reshape(hs[0].shape[0], -1) + dot(hs[0], w_hh[0])
-      else:
-        pre = dot(hs[k - 1], w_ih[k]) + dot(hs[k], w_hh[k])
-      new[k] = cell_update(pre, cs[k])
-    for k, (h, c) in new.items():
-      hs[k], cs[k] = h, c
-    return tuple(hs), tuple(cs)
-
-  hs, cs = tuple(h0[k] for k in range(num_layers)), tuple(c0[k] for k in range(num_layers))
-  for s in range(num_layers - 1):  # Prologue: layers 0..s start.
-    hs, cs = cells(hs, cs, gx0[s], range(s + 1))
-
-  def body(carry, g0):
-    hs, cs = cells(*carry, g0, range(num_layers))
-    return (hs, cs), hs[-1]
-
-  (hs, cs), ys = jax.lax.scan(body, (hs, cs), gx0[num_layers - 1:], unroll=unroll)
-  tail = []
-  for s in range(time, time + num_layers - 1):  # Epilogue: layers s - time + 1.. finish.
-    hs, cs = cells(hs, cs, None, range(s - time + 1, num_layers))
-    tail.append(hs[-1])
-  return jnp.concatenate([ys, jnp.stack(tail)], axis=0) if tail else ys
-
-
 def _layers_masked(x, valid, h0, c0, w_ih, w_hh, unroll):
   """Per-layer `run_lstm_layer` scans (the training path)."""
   for k in range(len(w_hh)):
@@ -272,15 +232,15 @@ def _layers_masked(x, valid, h0, c0, w_ih, w_hh, unroll):
   return x
 
 
-@functools.partial(jax.custom_vjp, nondiff_argnums=(6, 7))
+@functools.partial(jax.custom_vjp, nondiff_argnums=(6,))
 def run_lstm_stack(x: jax.Array, valid: jax.Array, h0: jax.Array, c0: jax.Array, w_ih: tuple[jax.Array, ...],
-                   w_hh: tuple[jax.Array, ...], unroll: int = 1, schedule: str = "layers") -> jax.Array:
+                   w_hh: tuple[jax.Array, ...], unroll: int = 1) -> jax.Array:
   """Deterministic forward pass of a stacked LSTM (no dropout), for inference.
 
   Valid steps form a prefix (t < length), so steps at or after a sequence's length never influence its valid
   steps: the recurrence runs unmasked and padded rows are zeroed at the end, which returns exactly what the
   masked per-layer scans (`run_lstm_layer`) return, with fewer operations per step. Gradients (rarely needed
-  here) are those of the masked per-layer path.
+  here) are those of the masked per-layer path, so garbage in the padding (even NaN) never reaches them.
 
   Args:
     x: [time, batch, in] float32 input of layer 0.
@@ -288,30 +248,19 @@ def run_lstm_stack(x: jax.Array, valid: jax.Array, h0: jax.Array, c0: jax.Array,
     h0, c0: [num_layers, batch, hidden] float32 initial state.
     w_ih, w_hh: per-layer scaled weights (`gate_scale`), [in_k, 4H] and [H, 4H], compute dtype.
     unroll: scan unroll factor.
-    schedule: 'layers' (one scan per layer, each layer's input projection one GEMM) or 'wavefront' (one scan
-      of time - num_layers + 1 iterations; iteration s advances layer k at step s - k, so every layer's inputs
-      come from the previous iteration).
 
   Returns:
     [time, batch, hidden] float32 outputs of the last layer, zeros on padded steps.
   """
-  if schedule == "wavefront" and x.shape[0] >= len(w_hh):
-    out = _wavefront_unmasked(x, h0, c0, w_ih, w_hh, unroll)
-  elif schedule in ("layers", "wavefront"):
-    out = _layers_unmasked(x, h0, c0, w_ih, w_hh, unroll)
-  else:
-    raise ValueError(f"run_lstm_stack: schedule={schedule!r}; expected 'layers' or 'wavefront'")
-  return jnp.where(valid > 0.5, out, 0.0)
+  return jnp.where(valid > 0.5, _layers_unmasked(x, h0, c0, w_ih, w_hh, unroll), 0.0)
 
 
-def _run_lstm_stack_fwd(x, valid, h0, c0, w_ih, w_hh, unroll, schedule):
-  return run_lstm_stack(x, valid, h0, c0, w_ih, w_hh, unroll, schedule), (x, valid, h0, c0, w_ih, w_hh)
+def _run_lstm_stack_fwd(x, valid, h0, c0, w_ih, w_hh, unroll):
+  return run_lstm_stack(x, valid, h0, c0, w_ih, w_hh, unroll), (x, valid, h0, c0, w_ih, w_hh)
 
 
-def _run_lstm_stack_bwd(unroll, schedule, residuals, d_out):
-  del schedule
-  x, valid, h0, c0, w_ih, w_hh = residuals
-  _, vjp = jax.vjp(lambda *a: _layers_masked(*a, unroll), x, valid, h0, c0, w_ih, w_hh)
+def _run_lstm_stack_bwd(unroll, residuals, d_out):
+  _, vjp = jax.vjp(lambda *a: _layers_masked(*a, unroll), *residuals)
   return vjp(d_out)
 
 
@@ -338,8 +287,6 @@ class ListenerLSTM(nn.Module):
     relative_speaker: feed the speaker's motion relative to its first frame (speaker_t - speaker_0, z-space), so
       the listener reacts to the speaker's movements, not to the absolute pose of identities seen in training.
     infer_unroll: unroll factor of the inference scans (`deterministic=True`; performance only).
-    infer_schedule: inference recurrence, 'layers' (one scan per layer) or 'wavefront' (one skewed scan over all
-      layers); see `run_lstm_stack`. Both give the same outputs.
   """
 
   audio_dim: int = AUDIO_DIM
@@ -355,7 +302,6 @@ class ListenerLSTM(nn.Module):
   residual: bool = False
   relative_speaker: bool = False
   infer_unroll: int = 1
-  infer_schedule: str = "layers"
 
   def setup(self):
     in_dim = self.audio_dim + self.motion_dim
@@ -440,9 +386,9 @@ class ListenerLSTM(nn.Module):
     # Time-major fused input for all steps at once (hoisted out of the recurrence).
     x = self._fuse(jnp.swapaxes(audio, 0, 1), jnp.swapaxes(speaker, 0, 1))  # [time, batch, fusion]
     if deterministic:
-      # Inference: unmasked recurrence, one scan per layer (or the wavefront); see `run_lstm_stack`.
+      # Inference: unmasked recurrence, one scan per layer; see `run_lstm_stack`.
       w_ih, w_hh = zip(*(self._scaled_weights(k) for k in range(self.num_layers)))
-      x = run_lstm_stack(x, valid, carry[0], carry[1], w_ih, w_hh, self.infer_unroll, self.infer_schedule)
+      x = run_lstm_stack(x, valid, carry[0], carry[1], w_ih, w_hh, self.infer_unroll)
     else:
       x = self._train_layers(x, valid, carry)
     out = self.head(jnp.swapaxes(x, 0, 1)).astype(jnp.float32)  # [batch, time, 73]

@@ -3,7 +3,7 @@
 Config fields read (all under the trainer config):
   * `config.model`: `ListenerLSTM` keyword arguments (audio_dim, motion_dim, fusion_dim, hidden, num_layers,
     dropout, use_attitude, num_attitudes, dtype ('float32' | 'bfloat16' or a dtype), scan_unroll, residual,
-    relative_speaker, infer_unroll, infer_schedule), plus
+    relative_speaker, infer_unroll), plus
     `config.model.ablation` in {None, '', 'audio_only', 'visual_only'}: 'audio_only' zeroes the speaker-motion
     stream and 'visual_only' the audio stream (zero = the train mean in z-space; paper Table 5).
   * `config.loss.name`: 'reference' (reference-code loss, default) or 'paper' (paper Eq. 4-6).
@@ -39,7 +39,7 @@ from listen_jax.tasks import Task, as_dict
 ABLATIONS = ("", "audio_only", "visual_only")
 _MODEL_FIELDS = ("audio_dim", "motion_dim", "fusion_dim", "hidden", "num_layers", "dropout", "use_attitude",
                  "num_attitudes", "dtype", "scan_unroll", "residual",
-                 "relative_speaker", "infer_unroll", "infer_schedule")
+                 "relative_speaker", "infer_unroll")
 
 
 def build_model(model_config: Mapping[str, Any] | None) -> tuple[ListenerLSTM, str]:

@@ -133,8 +133,8 @@ def test_custom_backward_matches_autodiff():
 
 
 @pytest.mark.parametrize("num_layers", [1, 3])
-def test_inference_schedules_equal_masked_training_path(num_layers):
-  """Deterministic calls (unmasked 'layers' and 'wavefront' schedules) equal the masked per-layer scans."""
+def test_inference_path_equals_masked_training_path(num_layers):
+  """Deterministic calls (unmasked layer scans, any unroll) equal the masked per-layer scans."""
   model = ListenerLSTM(num_layers=num_layers, hidden=16, fusion_dim=24, dropout=0.0)
   audio, speaker, init, _ = _inputs(11, batch=3, time=7)
   lengths = jnp.array([7, 4, 0])
@@ -144,22 +144,13 @@ def test_inference_schedules_equal_masked_training_path(num_layers):
   apply = _jit_apply(model)
   ref = apply(variables, audio, speaker, init, lengths, deterministic=False)  # Masked training scans.
   assert np.isfinite(ref).all()
-  for schedule, unroll in (("layers", 1), ("wavefront", 1), ("wavefront", 2)):
-    out = _jit_apply(model.clone(infer_schedule=schedule, infer_unroll=unroll))(
-        variables, audio, speaker, init, lengths)
-    np.testing.assert_allclose(out, ref, atol=1e-5, err_msg=f"{schedule}, unroll {unroll}")
+  for unroll in (1, 2):
+    out = _jit_apply(model.clone(infer_unroll=unroll))(variables, audio, speaker, init, lengths)
+    np.testing.assert_allclose(out, ref, atol=1e-5, err_msg=f"unroll {unroll}")
     np.testing.assert_array_equal(np.asarray(out)[~valid], 0.0)
-  # Fewer steps than layers: the wavefront falls back to per-layer scans.
-  short = _jit_apply(model.clone(infer_schedule="wavefront"))(variables, audio[:, :2], speaker[:, :2], init,
-                                                                jnp.array([2, 1, 0]))
-  np.testing.assert_allclose(short, ref[:, :2] * (np.arange(2)[None, :, None] < np.array([2, 1, 0])[:, None, None]),
-                             atol=1e-5)
-  with pytest.raises(ValueError, match="schedule"):
-    model.clone(infer_schedule="diagonal").apply(variables, audio, speaker, init, lengths)
 
 
-@pytest.mark.parametrize("schedule", ["layers", "wavefront"])
-def test_inference_stack_gradients_are_the_masked_ones(schedule):
+def test_inference_stack_gradients_are_the_masked_ones():
   r = np.random.default_rng(12)
   f = lambda *s: jnp.asarray(r.normal(size=s), jnp.float32)
   hidden, num_layers = 8, 3
@@ -172,7 +163,7 @@ def test_inference_stack_gradients_are_the_masked_ones(schedule):
   def loss(fn, *args):
     return jnp.sum(jnp.sin(fn(*args) * weights))
 
-  ours_fn = lambda x, h, c, wi, wh: ll.run_lstm_stack(x, valid, h, c, wi, wh, 1, schedule)
+  ours_fn = lambda x, h, c, wi, wh: ll.run_lstm_stack(x, valid, h, c, wi, wh, 1)
   ref_fn = lambda x, h, c, wi, wh: ll._layers_masked(x, valid, h, c, wi, wh, 1)
   args = (x, h0, c0, w_ih, w_hh)
   np.testing.assert_allclose(ours_fn(*args), ref_fn(*args), atol=1e-5)

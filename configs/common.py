@@ -56,5 +56,5 @@ def trainer_config(model_name: str, dataset: str) -> ml_collections.ConfigDict:
   c.optimizer.warmup_steps = 100  # Linear warmup steps.
   c.optimizer.decay_every_epochs = 30  # Step schedule: decay period in epochs.
   c.optimizer.decay_rate = 0.5  # Step schedule: multiplicative decay.
-  c.optimizer.total_steps = 5_000  # Cosine schedule length (set to the run length by variants).
+  c.optimizer.total_steps = 0  # Cosine length (0: the run length; pin it to extend a run by num_train_steps).
   return c

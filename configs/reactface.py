@@ -71,7 +71,6 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
     c.optimizer.grad_clip = 0.0
   if "quick" in variants:
     c.num_train_steps = 1500
-    c.optimizer.total_steps = 1500
     c.model.feature_dim = 64
     c.model.ffn_dim = 128
     c.model.latent_dim = 64
@@ -88,7 +87,6 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
     c.min_window = 8
     c.batch_size = 4
     c.num_train_steps = 20
-    c.optimizer.total_steps = 20
     c.optimizer.warmup_steps = 2
     c.log_every = 10
     c.checkpoint_every = 10

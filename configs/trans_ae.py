@@ -54,7 +54,6 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
     c.optimizer.grad_clip = 0.0
   if "quick" in variants:
     c.num_train_steps = 2000
-    c.optimizer.total_steps = 2000
     c.optimizer.learning_rate = 1e-3
     c.optimizer.warmup_steps = 100
     c.log_every = 100
@@ -70,7 +69,6 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
     c.min_window = 8
     c.batch_size = 4
     c.num_train_steps = 20
-    c.optimizer.total_steps = 20
     c.optimizer.warmup_steps = 2
     c.optimizer.learning_rate = 2e-3
     c.log_every = 10

@@ -64,7 +64,8 @@ def main(argv):
   task = tasks.get_task(config)
   batch = _batch(config, config.batch_size, config.window, rng)
   variables = task.init(jax.random.key(0), batch)
-  tx, _ = optim.make_optimizer(config.optimizer, global_batch_size=config.batch_size, steps_per_epoch=1000)
+  tx, _ = optim.make_optimizer(config.optimizer, global_batch_size=config.batch_size, steps_per_epoch=1000,
+                               total_steps=1000)
   state = trainer.TrainState(step=jax.numpy.zeros((), jax.numpy.int32), params=variables["params"],
                              opt_state=tx.init(variables["params"]))
   step = jax.jit(trainer.make_train_step(task, tx), donate_argnums=(0,))

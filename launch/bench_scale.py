@@ -85,7 +85,8 @@ def measure(model_name: str, batch_size: int) -> dict:
   task = tasks.get_task(config)
   rng = np.random.default_rng(0)
   host_batch = random_batch(model_name, config, batch_size, rng)
-  tx, _ = optim.make_optimizer(config.optimizer, global_batch_size=batch_size, steps_per_epoch=1000)
+  tx, _ = optim.make_optimizer(config.optimizer, global_batch_size=batch_size, steps_per_epoch=1000,
+                               total_steps=1000)
 
   def init(key):
     params = task.init(key, host_batch)["params"]

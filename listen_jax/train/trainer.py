@@ -230,7 +230,7 @@ class Setup:
     else:
       self.num_steps = int(config.num_epochs) * self.steps_per_epoch
     self.tx, self.schedule = optim.make_optimizer(config.optimizer, global_batch_size=config.batch_size,
-                                                  steps_per_epoch=self.steps_per_epoch)
+                                                  steps_per_epoch=self.steps_per_epoch, total_steps=self.num_steps)
     accumulate = int(config.get("accumulate_steps", 1) or 1)
     if config.batch_size % accumulate:
       raise ValueError(f"batch_size={config.batch_size} is not divisible by accumulate_steps={accumulate}")

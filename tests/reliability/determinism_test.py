@@ -20,7 +20,7 @@ def _config(data_dir, seed=0):
   c = vico_lstm.get_config("smoke")
   c.data_dir = data_dir
   c.seed = seed
-  c.num_train_steps = c.optimizer.total_steps = 20
+  c.num_train_steps = 20
   c.log_every, c.checkpoint_every = 5, 10
   return c
 

@@ -56,7 +56,7 @@ def _env(delay: float = 0.0) -> dict[str, str]:
 
 def _start(data_dir: str, workdir: str, delay: float = 0.0) -> subprocess.Popen:
   cmd = [sys.executable, "-c", _LAUNCH, "--config=configs/vico_lstm.py:smoke", f"--config.data_dir={data_dir}",
-         f"--workdir={workdir}", f"--config.num_train_steps={_STEPS}", f"--config.optimizer.total_steps={_STEPS}",
+         f"--workdir={workdir}", f"--config.num_train_steps={_STEPS}",
          f"--config.checkpoint_every={_CKPT_EVERY}", "--config.log_every=1", "--config.max_to_keep=2"]
   return subprocess.Popen(cmd, cwd=_REPO, env=_env(delay), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                           text=True)

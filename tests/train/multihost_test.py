@@ -70,7 +70,8 @@ def _train_2proc(data_dir, workdir, log_dir, name, num_train_steps):
     return [sys.executable, "-m", "launch.train", "--multihost", f"--coordinator_address=127.0.0.1:{port}",
             "--num_processes=2", f"--process_id={i}", f"--workdir={workdir}",
             "--config=configs/vico_lstm.py:smoke", f"--config.data_dir={data_dir}",
-            f"--config.num_train_steps={num_train_steps}", "--config.checkpoint_every=6", "--config.log_every=3"]
+            f"--config.num_train_steps={num_train_steps}", "--config.checkpoint_every=6", "--config.log_every=3",
+            "--config.optimizer.total_steps=12"]  # One cosine over the whole 12 steps, also in the 6-step launch.
   _run_processes(argv_of, 2, log_dir, name)
 
 
@@ -101,6 +102,7 @@ def test_two_processes_with_resume_equal_one_process(vico_data_dir, tmp_path):
   c = vico_lstm.get_config("smoke")
   c.data_dir = vico_data_dir
   c.num_train_steps, c.checkpoint_every, c.log_every = 12, 6, 3
+  c.optimizer.total_steps = 12
   single = str(tmp_path / "single")
   trainer.train_and_evaluate(c, single)
 

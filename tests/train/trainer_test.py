@@ -47,7 +47,9 @@ def test_train_writes_workdir_layout_and_learns(vico_data_dir, tmp_path):
 def test_resume_equals_uninterrupted_run(vico_data_dir, tmp_path):
   full, part = str(tmp_path / "full"), str(tmp_path / "part")
   trainer.train_and_evaluate(_config(vico_data_dir), full)
-  trainer.train_and_evaluate(_config(vico_data_dir, num_train_steps=15), part)  # Stops at the step-15 checkpoint.
+  # Stops at the step-15 checkpoint; the cosine keeps the 30-step length of the full run (by default it spans
+  # the run length, which `num_train_steps=15` would halve).
+  trainer.train_and_evaluate(_config(vico_data_dir, num_train_steps=15, **{"optimizer.total_steps": 30}), part)
   trainer.train_and_evaluate(_config(vico_data_dir), part)  # Resumes (params, optimiser, data iterator).
   p_full, _ = _params(full)
   p_part, step = _params(part)
@@ -98,7 +100,7 @@ def _step_setup(impl="jit", accumulate=1, num_devices=4):
            "attitude": rng.integers(0, 3, size=(b,)).astype(np.int32),
            "lengths": np.full((b,), t, np.int32), "clip_index": np.arange(b, dtype=np.int32)}
   mesh = sharding.make_mesh(devices=jax.devices()[:num_devices])
-  tx, _ = optim.make_optimizer(c.optimizer, global_batch_size=b, steps_per_epoch=10)
+  tx, _ = optim.make_optimizer(c.optimizer, global_batch_size=b, steps_per_epoch=10, total_steps=c.num_train_steps)
   params = task.init(jax.random.key(0), batch)["params"]
   state = trainer.TrainState(step=jnp.zeros((), jnp.int32), params=params, opt_state=tx.init(params))
   state = jax.device_put(state, sharding.replicated(mesh))
@@ -124,3 +126,17 @@ def test_nan_batch_is_flagged_and_not_applied():
   new_state, metrics = step(state, bad, jax.random.key(1))
   assert not bool(metrics["finite"])
   chex.assert_trees_all_equal(jax.device_get(new_state.params), before)
+
+
+def test_cosine_length_defaults_to_the_run_length():
+  c = vico_lstm.get_config("smoke").optimizer
+  c.warmup_steps = 0
+  sched = optim.learning_rate_schedule(c, global_batch_size=8, steps_per_epoch=10, total_steps=40)
+  np.testing.assert_allclose([sched(0), sched(20), sched(40)], [c.learning_rate, c.learning_rate / 2, 0.0],
+                             rtol=1e-6, atol=1e-9)
+  c.total_steps = 80  # An explicit length wins over the run length.
+  sched = optim.learning_rate_schedule(c, global_batch_size=8, steps_per_epoch=10, total_steps=40)
+  np.testing.assert_allclose(sched(40), c.learning_rate / 2, rtol=1e-6)
+  c.total_steps = 0
+  with pytest.raises(ValueError, match="total_steps"):
+    optim.learning_rate_schedule(c, global_batch_size=8, steps_per_epoch=10)

@@ -307,6 +307,30 @@ class EmotionReadout(nn.Module):
     return emotion_activation(nn.Dense(self.emotion_dim, name="emotion_head")(e))
 
 
+def check_speaker_inputs(what: str, audio: jax.Array, motion: jax.Array, emotion: jax.Array | None, *,
+                         motion_dim: int, emotion_dim: int | None, audio_dim: int | None = None) -> jax.Array | None:
+  """Checks a speaker's model inputs and returns the emotion to use (None when the model has no emotion).
+
+  Args:
+    what: the caller, named in errors.
+    audio: [B, 2T, F] log-mel (F checked only when `audio_dim` is set).
+    motion: [B, T, motion_dim] 3DMM.
+    emotion: [B, T, emotion_dim], required iff `emotion_dim`; ignored otherwise.
+  """
+  if motion.ndim != 3 or motion.shape[-1] != motion_dim:
+    raise ValueError(f"{what}: speaker_3dmm has shape {motion.shape}, expected [B, T, {motion_dim}]")
+  b, t = motion.shape[:2]
+  if audio.ndim != 3 or audio.shape[:2] != (b, 2 * t) or (audio_dim and audio.shape[-1] != audio_dim):
+    raise ValueError(f"{what}: speaker_audio has shape {audio.shape}, expected "
+                     f"[{b}, {2 * t}, {audio_dim or 'F'}] (two audio frames per video frame)")
+  if not emotion_dim:
+    return None
+  if emotion is None or emotion.shape != (b, t, emotion_dim):
+    raise ValueError(f"{what}: speaker_emotion has shape {None if emotion is None else emotion.shape}, "
+                     f"expected [{b}, {t}, {emotion_dim}]")
+  return emotion
+
+
 def emotion_activation(logits: jax.Array) -> jax.Array:
   """REACT 25-d emotion: sigmoid (15 AUs), tanh (valence, arousal), softmax (8 expressions); identity otherwise."""
   if logits.shape[-1] != layouts.REACT_EMOTION.dim:
@@ -385,18 +409,8 @@ class ReactFace(nn.Module):
         emotion_from=self.emotion_from)
 
   def _check_inputs(self, audio, motion, emotion, what: str):
-    if motion.ndim != 3 or motion.shape[-1] != self.motion_dim:
-      raise ValueError(f"{what}: speaker_3dmm has shape {motion.shape}, expected [B, T, {self.motion_dim}]")
-    b, t = motion.shape[:2]
-    if audio.ndim != 3 or audio.shape[:2] != (b, 2 * t):
-      raise ValueError(f"{what}: speaker_audio has shape {audio.shape}, expected [{b}, {2 * t}, F] "
-                       "(two audio frames per video frame)")
-    if self.emotion_dim:
-      if emotion is None or emotion.shape != (b, t, self.emotion_dim):
-        raise ValueError(f"{what}: speaker_emotion has shape {None if emotion is None else emotion.shape}, "
-                         f"expected [{b}, {t}, {self.emotion_dim}]")
-      return emotion
-    return None
+    return check_speaker_inputs(what, audio, motion, emotion, motion_dim=self.motion_dim,
+                                emotion_dim=self.emotion_dim)
 
   def __call__(self, speaker_audio: jax.Array, speaker_3dmm: jax.Array, speaker_emotion: jax.Array | None = None,
                *, noise: jax.Array | None = None, num_samples: int | None = None,
@@ -524,5 +538,5 @@ def count_params(params: Any) -> int:
   return int(sum(np.prod(x.shape) for x in jax.tree.leaves(params)))
 
 
-__all__ = ["ReactFace", "ReactionWindow", "SpeakerEncoder", "count_params", "emotion_activation",
-           "init_speaker_cache", "interpolation_weights", "sinusoid_table"]
+__all__ = ["ReactFace", "ReactionWindow", "SpeakerEncoder", "check_speaker_inputs", "count_params",
+           "emotion_activation", "init_speaker_cache", "interpolation_weights", "sinusoid_table"]

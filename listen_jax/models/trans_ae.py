@@ -41,7 +41,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from listen_jax.models import attention
-from listen_jax.models.reactface import emotion_activation, sinusoid_table
+from listen_jax.models.reactface import check_speaker_inputs, emotion_activation, sinusoid_table
 
 BIASES = ("alibi", "ones", "mask")
 POSITIONS = ("periodic", "absolute")
@@ -120,18 +120,8 @@ class TransAE(nn.Module):
       raise ValueError("TransAE.motion_dim is not set (58 for REACT FaceVerse, 73 for ViCo)")
     if self.period < 1:
       raise ValueError(f"TransAE.period={self.period} must be >= 1")
-    if motion.ndim != 3 or motion.shape[-1] != self.motion_dim:
-      raise ValueError(f"TransAE: speaker_3dmm has shape {motion.shape}, expected [B, T, {self.motion_dim}]")
-    b, t = motion.shape[:2]
-    if audio.ndim != 3 or audio.shape[:2] != (b, 2 * t) or (self.audio_dim and audio.shape[-1] != self.audio_dim):
-      raise ValueError(f"TransAE: speaker_audio has shape {audio.shape}, expected [{b}, {2 * t}, "
-                       f"{self.audio_dim or 'F'}] (two audio frames per video frame)")
-    if self.emotion_dim:
-      if emotion is None or emotion.shape != (b, t, self.emotion_dim):
-        raise ValueError(f"TransAE: speaker_emotion has shape {None if emotion is None else emotion.shape}, "
-                         f"expected [{b}, {t}, {self.emotion_dim}]")
-      return emotion
-    return None
+    return check_speaker_inputs("TransAE", audio, motion, emotion, motion_dim=self.motion_dim,
+                                emotion_dim=self.emotion_dim, audio_dim=self.audio_dim)
 
   @nn.compact
   def __call__(self, speaker_audio: jax.Array, speaker_3dmm: jax.Array, speaker_emotion: jax.Array | None = None,

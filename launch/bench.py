@@ -13,7 +13,6 @@ Prints one JSON line per figure, {"name": ..., "value": ..., "unit": ...}:
                        batched step over --num_streams streams (capacity = num_streams * (1/fps) / step time).
 Timings are medians over repeats after a warm-up (compilation excluded).
 """
-import json
 import time
 
 from absl import app, flags
@@ -33,8 +32,6 @@ flags.DEFINE_bool("sync_dispatch", True, "Streaming figures with synchronous CPU
                   "(jax_cpu_enable_async_dispatch=False), as a latency-bound real-time server would run.")
 
 
-def _emit(name, value, unit):
-  print(json.dumps({"name": name, "value": float(value), "unit": unit}), flush=True)
 
 
 def _batch(config, batch_size, frames, rng):
@@ -74,7 +71,7 @@ def main(argv):
   state, metrics = step(state, dev_batch, key)
   jax.block_until_ready(metrics)
   state, step_s = timing.time_train_step(step, state, dev_batch, key, steps=FLAGS.steps, repeats=FLAGS.repeats)
-  _emit("train_frames_per_s", config.batch_size * config.window / step_s, "frames/s")
+  timing.emit("train_frames_per_s", config.batch_size * config.window / step_s, "frames/s")
 
   params = state.params
   clip = jax.device_put(_batch(config, 1, FLAGS.clip_frames, rng))
@@ -85,7 +82,7 @@ def main(argv):
     t0 = time.perf_counter()
     jax.block_until_ready(predict(params, clip, key))
     times.append(time.perf_counter() - t0)
-  _emit("infer_frames_per_s", FLAGS.clip_frames / np.median(times), "frames/s")
+  timing.emit("infer_frames_per_s", FLAGS.clip_frames / np.median(times), "frames/s")
 
   m = config.model
   stats = {"audio/mean": np.zeros(m.audio_dim), "audio/std": np.ones(m.audio_dim),
@@ -103,7 +100,7 @@ def main(argv):
     for t in range(FLAGS.stream_frames):
       np.asarray(stream.push(audio[t], speaker[t]))
     per_frame.append((time.perf_counter() - t0) / FLAGS.stream_frames)
-  _emit("stream_step_us", np.median(per_frame) * 1e6, "us")
+  timing.emit("stream_step_us", np.median(per_frame) * 1e6, "us")
 
   s = FLAGS.num_streams
   firsts = rng.normal(size=(s, m.motion_dim)).astype(np.float32)
@@ -119,8 +116,8 @@ def main(argv):
     jax.block_until_ready(many.push(a_s, v_s))
     times.append(time.perf_counter() - t0)
   step_s = float(np.median(times))
-  _emit("streams_step_ms", step_s * 1e3, f"ms per step of {s} streams")
-  _emit("streams_realtime", s * (1.0 / FLAGS.fps) / step_s, f"streams at {FLAGS.fps:g} fps")
+  timing.emit("streams_step_ms", step_s * 1e3, f"ms per step of {s} streams")
+  timing.emit("streams_realtime", s * (1.0 / FLAGS.fps) / step_s, f"streams at {FLAGS.fps:g} fps")
 
 
 if __name__ == "__main__":

@@ -7,13 +7,14 @@ Without --data_dir it builds an in-memory fake split of realistic size (ViCo: cl
 audio, audio_mel, speaker and listener; REACT: 751-frame clips with 3DMM, emotion, log-mel and neighbours).
 Prints JSON lines {"name": ..., "value": ..., "unit": ...}.
 """
-import json
+import functools
 import time
 
 from absl import app
 from absl import flags
 import numpy as np
 
+from launch import timing
 from listen_jax.data import pipeline
 
 _DATA_DIR = flags.DEFINE_string("data_dir", None, "TFDS data dir (or version dir); none: in-memory fake data.")
@@ -74,8 +75,7 @@ def fake_source(dataset: str, num_clips: int, seed: int = 0) -> pipeline.ClipSou
   return pipeline.ClipSource(examples, stats, name=f"fake {dataset}")
 
 
-def _emit(name: str, value: float, unit: str) -> None:
-  print(json.dumps({"name": name, "value": round(float(value), 3), "unit": unit}), flush=True)
+_emit = functools.partial(timing.emit, digits=3)
 
 
 def main(argv):

@@ -12,10 +12,12 @@ per-pair anti-diagonal DTW.
 
 `--vector_width 0` times XLA's default 256-bit code generation for comparison with the default 512.
 """
-import json
+import functools
 import time
 
 from absl import app, flags
+
+from launch import timing
 
 FLAGS = flags.FLAGS
 flags.DEFINE_integer('items', 64, 'Evaluation items N.')
@@ -34,8 +36,7 @@ flags.DEFINE_float('official_ms_per_pair', 19.0, 'Official tslearn cost of one w
 flags.DEFINE_integer('seed', 0, 'Random seed.')
 
 
-def _emit(name, value, unit):
-  print(json.dumps({'name': name, 'value': round(float(value), 4), 'unit': unit}), flush=True)
+_emit = functools.partial(timing.emit, digits=4)
 
 
 def numpy_dtw(a, b):

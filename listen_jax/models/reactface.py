@@ -449,8 +449,8 @@ class ReactFace(nn.Module):
     elif num_samples is None:
       noise = noise[None]
     if noise.shape != (s, b, num_windows, self.latent_dim):
-      raise ValueError(f"ReactFace: noise has shape {noise.shape}, expected "
-                       f"{(b, num_windows, self.latent_dim) if num_samples is None else (s, b, num_windows, self.latent_dim)}")
+      expected = (b, num_windows, self.latent_dim) if num_samples is None else (s, b, num_windows, self.latent_dim)
+      raise ValueError(f"ReactFace: noise has shape {noise.shape}, expected {expected}")
 
     def windows(x, frames_per_window):  # [B, nW * fw, d] -> [nW, S*B, fw, d], tiled over samples
       x = x.reshape(b, num_windows, frames_per_window, x.shape[-1]).swapaxes(0, 1)

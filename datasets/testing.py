@@ -161,3 +161,12 @@ class DatasetBuilderTestCase(absltest.TestCase):
           self.assertEqual(got, want, f"{what}: shape {array.shape}, expected {shape}")
       if array.dtype.kind == "f":
         self.assertTrue(np.all(np.isfinite(array)), f"{what}: NaN/inf values")
+
+
+def main(make_dummy_data, dummy_dir: str) -> None:
+  """`__main__` of a builder test: `--regenerate_dummy_data` rewrites `dummy_dir`, otherwise runs the tests."""
+  if "--regenerate_dummy_data" in sys.argv:
+    make_dummy_data(dummy_dir)
+    print(f"wrote {dummy_dir}")
+  else:
+    absltest.main()

@@ -564,6 +564,15 @@ def list_prediction_clips(predictions_dir: str) -> list[str]:
   return sorted(names)
 
 
+def select_prediction_clips(predictions_dir: str, max_clips: int = 0,
+                            clips: Sequence[str] | None = None) -> list[str]:
+  """`clips` (default: every clip of the directory), cut to the first `max_clips` when > 0; raises when empty."""
+  names = list(clips) if clips is not None else list_prediction_clips(predictions_dir)
+  if not names:
+    raise FileNotFoundError(f"no `{{uuid}}.npy` predictions in {predictions_dir}")
+  return names[:max_clips] if max_clips > 0 else names
+
+
 def load_prediction_clip(predictions_dir: str, uuid: str) -> dict:
   """Loads one clip of a prediction directory (format in the module docstring).
 
@@ -594,11 +603,7 @@ def preview_prediction_dir(predictions_dir: str, out_dir: str, fps: float = 30.0
   Returns:
     The written file paths.
   """
-  names = list(clips) if clips is not None else list_prediction_clips(predictions_dir)
-  if not names:
-    raise FileNotFoundError(f"no `{{uuid}}.npy` predictions in {predictions_dir}")
-  if max_clips > 0:
-    names = names[:max_clips]
+  names = select_prediction_clips(predictions_dir, max_clips, clips)
   written = []
   for uuid in names:
     clip = load_prediction_clip(predictions_dir, uuid)

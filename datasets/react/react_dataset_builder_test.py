@@ -5,10 +5,8 @@ Regenerate the dummy data:
 """
 import os
 import shutil
-import sys
 import tempfile
 
-from absl.testing import absltest
 import numpy as np
 import tensorflow_datasets as tfds
 
@@ -98,8 +96,4 @@ class ReactTest(testing.DatasetBuilderTestCase):
 
 
 if __name__ == "__main__":
-  if "--regenerate_dummy_data" in sys.argv:
-    make_dummy_data(_DUMMY_DIR)
-    print(f"wrote {_DUMMY_DIR}")
-  else:
-    absltest.main()
+  testing.main(make_dummy_data, _DUMMY_DIR)

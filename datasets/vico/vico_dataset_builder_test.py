@@ -5,9 +5,7 @@ Regenerate the dummy data (needs torch for the .bin files):
 """
 import os
 import shutil
-import sys
 
-from absl.testing import absltest
 import numpy as np
 import scipy.io
 
@@ -98,8 +96,4 @@ class VicoTest(testing.DatasetBuilderTestCase):
 
 
 if __name__ == "__main__":
-  if "--regenerate_dummy_data" in sys.argv:
-    make_dummy_data(_DUMMY_DIR)
-    print(f"wrote {_DUMMY_DIR}")
-  else:
-    absltest.main()
+  testing.main(make_dummy_data, _DUMMY_DIR)

@@ -300,11 +300,7 @@ def render_prediction_dir(predictions_dir: str, out_dir: str, generator, source_
   Returns:
     Written video paths.
   """
-  names = viz.list_prediction_clips(predictions_dir)
-  if not names:
-    raise FileNotFoundError(f"no `{{uuid}}.npy` predictions in {predictions_dir}")
-  if max_clips > 0:
-    names = names[:max_clips]
+  names = viz.select_prediction_clips(predictions_dir, max_clips)
   written = []
   for uuid in names:
     clip = viz.load_prediction_clip(predictions_dir, uuid)

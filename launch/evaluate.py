@@ -5,6 +5,8 @@
 ViCo models write W/eval/fd.json + fd.md + pose_curves.png (FD per attitude vs the Random / Simulation /
 Simulation* / Mirroring baselines, ablations when W/ablations/<name>/ or --ablation flags point at checkpoints).
 ReactFace on REACT-format data writes W/eval/react.json + react.md (REACT metrics vs naive baselines).
+Logs a warning for each package (jax, flax, ...), the Python version or backend that differs from the run's
+W/versions.json (written by the trainer).
 """
 from absl import app, flags, logging
 
@@ -21,9 +23,10 @@ flags.DEFINE_integer("batch_size", 16, "Clips per inference batch.")
 def main(argv):
   del argv
   logs.quiet_library_info()
-  from listen_jax import evaluation  # pylint: disable=g-import-not-at-top
+  from listen_jax import evaluation, versions  # pylint: disable=g-import-not-at-top
 
   config = evaluation.load_config(FLAGS.workdir)
+  versions.warn_if_changed(FLAGS.workdir)
   if config.model_name == "vico_lstm":
     ablations = dict(a.split("=", 1) for a in FLAGS.ablation)
     res = evaluation.evaluate_vico(FLAGS.workdir, splits=FLAGS.splits or ("test", "ood"), seed=FLAGS.seed,

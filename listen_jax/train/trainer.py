@@ -24,7 +24,7 @@ import ml_collections
 import numpy as np
 import optax
 
-from listen_jax import tasks
+from listen_jax import devices, tasks, versions
 from listen_jax.data import pipeline
 from listen_jax.train import checkpointing, optim, sharding
 
@@ -51,8 +51,8 @@ def make_train_step(task: tasks.Task, tx: optax.GradientTransformation, *, accum
   With `accumulate_steps = k > 1` the batch is split into k micro-batches whose gradients are averaged by a
   `lax.scan` (one optimiser update per call, equal to the full-batch update when every micro-batch has equal
   weight). `compute_dtype='bfloat16'` casts the parameters for the forward/backward pass while the master
-  weights and optimiser state stay float32. The update is applied only when loss and gradients are finite;
-  `metrics['finite']` tells the loop.
+  weights and optimiser state stay float32 (`'auto'`: bfloat16 on GPU/TPU, float32 on the CPU). The update is
+  applied only when loss and gradients are finite; `metrics['finite']` tells the loop.
 
   `impl='shard_map'` computes loss and gradients per device on its shard of the batch under `jax.shard_map` and
   averages them with `lax.pmean` over the data axis (the modern form of a pmap loop); `impl='jit'` lets XLA
@@ -61,7 +61,7 @@ def make_train_step(task: tasks.Task, tx: optax.GradientTransformation, *, accum
   """
   if impl not in ("jit", "shard_map"):
     raise ValueError(f"config.step_impl={impl!r}: expected 'jit' or 'shard_map'")
-  cdt = jnp.dtype(compute_dtype)
+  cdt = jnp.dtype(devices.resolve_compute_dtype(compute_dtype))
 
   def loss_fn(params, batch, rng):
     p = jax.tree.map(lambda x: x.astype(cdt) if jnp.issubdtype(x.dtype, jnp.floating) else x, params)
@@ -198,9 +198,11 @@ def _truncate_jsonl(path: str, max_step: int) -> None:
 
 
 def save_config(config: ml_collections.ConfigDict, workdir: str) -> None:
+  """Writes `W/config.json` and `W/versions.json` (package versions, python, backend; process 0 only)."""
   if jax.process_index() == 0:
     with open(os.path.join(workdir, "config.json"), "w", encoding="utf-8") as f:
       f.write(config.to_json_best_effort(indent=2, sort_keys=True))
+    versions.save(workdir)
 
 
 class Setup:
@@ -281,6 +283,8 @@ class Setup:
 def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[str, float]:
   """Trains `config` into `workdir` (resuming if it holds a checkpoint) and returns the last logged metrics."""
   os.makedirs(workdir, exist_ok=True)
+  if jax.process_index() == 0 and os.path.exists(os.path.join(workdir, versions.FILENAME)):
+    versions.warn_if_changed(workdir)  # resuming under other package versions than the run so far
   save_config(config, workdir)
   setup = Setup(config)
   logging.info("devices: %d (%d processes), mesh %s, %d training windows, %d steps/epoch, %d steps",

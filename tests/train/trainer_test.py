@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from configs import vico_lstm
-from listen_jax import tasks
+from listen_jax import tasks, versions
 from listen_jax.train import checkpointing, optim, sharding, trainer
 
 
@@ -34,6 +34,9 @@ def test_train_writes_workdir_layout_and_learns(vico_data_dir, tmp_path):
   w = str(tmp_path / "w")
   last = trainer.train_and_evaluate(_config(vico_data_dir), w)
   assert os.path.exists(os.path.join(w, "config.json"))
+  with open(os.path.join(w, "versions.json"), encoding="utf-8") as f:
+    recorded = json.load(f)
+  assert recorded == versions.current() and recorded["packages"]["jax"] == jax.__version__
   assert os.listdir(os.path.join(w, "tensorboard"))
   records = [json.loads(l) for l in open(os.path.join(w, "metrics.jsonl"), encoding="utf-8")]
   assert [r["step"] for r in records] == [10, 20, 30]

@@ -58,3 +58,16 @@ def trainer_config(model_name: str, dataset: str) -> ml_collections.ConfigDict:
   c.optimizer.decay_rate = 0.5  # Step schedule: multiplicative decay.
   c.optimizer.total_steps = 0  # Cosine length (0: the run length; pin it to extend a run by num_train_steps).
   return c
+
+
+def apply_accel(c: ml_collections.ConfigDict, *, batch_size: int, warmup_steps: int = 500) -> None:
+  """The `:accel` variant: a large global batch on GPU/TPU with bf16 compute and linear LR scaling.
+
+  The learning rate in `c.optimizer.learning_rate` stays the one tuned at the model's base batch
+  (`c.batch_size` before this call): the trainer then uses lr * batch_size / base_batch_size, reached after a
+  linear warmup. `num_epochs` keeps the data seen; step-based fields (`num_train_steps`) are left as they are.
+  """
+  c.optimizer.base_batch_size = c.batch_size  # Batch the learning rate was tuned at (linear scaling base).
+  c.batch_size = batch_size  # Global batch over all devices and hosts (divisible by the data-parallel devices).
+  c.compute_dtype = "auto"  # bfloat16 on GPU/TPU, float32 on the CPU fallback (listen_jax.devices).
+  c.optimizer.warmup_steps = warmup_steps  # Linear warmup to the scaled learning rate.

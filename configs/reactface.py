@@ -7,6 +7,8 @@ Variants: configs/reactface.py:reference  (the reference recipe: AdamW lr 2e-5, 
           configs/reactface.py:quick      (a meaningful result on synthetic REACT data in ~10 min on 2 cores)
           configs/reactface.py:vico       (on the prepared ViCo dataset: 73-d motion, no emotion)
           configs/reactface.py:stage1     (paper stage 1: reconstruction against the real listener)
+          configs/reactface.py:accel      (GPU/TPU: global batch 64, bf16 compute, lr scaled linearly from the
+                                           recipe's batch with a 500-step warmup; float32 on the CPU fallback)
 Options combine with commas, e.g. `:quick,stage1`. Any field can be overridden: --config.loss.kl=1e-5.
 """
 import ml_collections
@@ -15,7 +17,7 @@ from configs import common
 
 
 def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
-  variants = common.parse_variants(arg, {'quick', 'reference', 'stage1', 'smoke', 'vico'}, "configs/reactface.py")
+  variants = common.parse_variants(arg, {'quick', 'reference', 'stage1', 'smoke', 'vico', 'accel'}, "configs/reactface.py")
   c = common.trainer_config("reactface", "react")
   c.stride = 16  # Stride between crop starts.
   c.model = ml_collections.ConfigDict()
@@ -81,6 +83,8 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
     c.num_neighbours = 1
   if "stage1" in variants:
     c.loss.stage = 1
+  if "accel" in variants:  # after the recipe variants: scales whichever batch and lr they set
+    common.apply_accel(c, batch_size=64)
   if "smoke" in variants:
     c.window = 16
     c.stride = 8

@@ -8,6 +8,8 @@ Variants: configs/trans_ae.py:reference  (the reference Trans-VAE recipe: AdamW 
           configs/trans_ae.py:smoke      (tiny model, 20 steps on CPU, for tests)
           configs/trans_ae.py:quick      (a usable baseline on synthetic REACT data in ~2-3 min on 2 cores)
           configs/trans_ae.py:vico       (on the prepared ViCo dataset: 73-d motion, no emotion)
+          configs/trans_ae.py:accel      (GPU/TPU: global batch 64, bf16 compute, lr scaled linearly from the
+                                          recipe's batch with a 500-step warmup; float32 on the CPU fallback)
 Options combine with commas, e.g. `:quick,vico`. Any field can be overridden: --config.loss.error=mse.
 """
 import ml_collections
@@ -16,7 +18,7 @@ from configs import common
 
 
 def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
-  variants = common.parse_variants(arg, {'smoke', 'quick', 'reference', 'vico'}, "configs/trans_ae.py")
+  variants = common.parse_variants(arg, {'smoke', 'quick', 'reference', 'vico', 'accel'}, "configs/trans_ae.py")
   c = common.trainer_config("trans_ae", "react")
   c.num_neighbours = 1  # Appropriate-neighbour slots K (unused by the loss: it fits the real listener).
   c.model = ml_collections.ConfigDict()
@@ -63,6 +65,8 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   if "vico" in variants:
     c.dataset = "vico/raw"
     c.num_neighbours = 1
+  if "accel" in variants:  # after the recipe variants: scales whichever batch and lr they set
+    common.apply_accel(c, batch_size=64)
   if "smoke" in variants:
     c.window = 16
     c.stride = 8

@@ -5,6 +5,8 @@ Variants: configs/vico_lstm.py:reference  (the reference recipe: no attitude, Ad
                                            x0.5 every 30 epochs, batch 16, windows of 90 frames at stride 1)
           configs/vico_lstm.py:smoke      (tiny model, a few dozen steps on CPU, for tests)
           configs/vico_lstm.py:quick      (the quickstart recipe on synthetic data)
+          configs/vico_lstm.py:accel      (GPU/TPU: global batch 256, bf16 compute, lr scaled linearly from
+                                           batch 16 with a 500-step warmup; float32 on the CPU fallback)
 Options combine with commas, e.g. `:reference,smoke`. Any field can be overridden: --config.batch_size=32.
 """
 import ml_collections
@@ -13,7 +15,7 @@ from configs import common
 
 
 def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
-  variants = common.parse_variants(arg, {'smoke', 'quick', 'reference'}, "configs/vico_lstm.py")
+  variants = common.parse_variants(arg, {'smoke', 'quick', 'reference', 'accel'}, "configs/vico_lstm.py")
   c = common.trainer_config("vico_lstm", "vico/raw")
   c.window = 90  # Training window length in frames (row 0 is the listener reference frame).
   c.stride = 1  # Stride between window starts (the reference: 1).
@@ -63,6 +65,8 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
     c.num_train_steps = 2000
     c.log_every = 50
     c.checkpoint_every = 500
+  if "accel" in variants:  # after the recipe variants: scales whichever batch and lr they set
+    common.apply_accel(c, batch_size=256)
   if "smoke" in variants:
     c.window = 30
     c.min_window = 10

@@ -1,7 +1,12 @@
 """Training throughput against the global batch size, for both models (data parallel over the local devices).
 
-  python -m launch.bench_scale [--models=vico_lstm,reactface] [--batch_sizes=8,16,32,64,128,256]
-      [--accumulate_steps=1] [--compute_dtype=float32|bfloat16] [--step_impl=jit|shard_map] [--num_devices=0]
+  python -m launch.bench_scale [--models=vico_lstm,reactface,trans_ae] [--batch_sizes=8,16,32,64,128,256|config]
+      [--variant=accel] [--accumulate_steps=1] [--compute_dtype=float32|bfloat16|auto] [--step_impl=jit|shard_map]
+      [--num_devices=0]
+
+`--variant=accel` times each model's large-batch accelerator recipe (configs/<model>.py:accel) at its own global
+batch (`--batch_sizes=config`, the default with that variant) and compute dtype (bf16 on GPU/TPU, float32 on
+the CPU fallback), on whatever devices this process has.
 
 Each point times the trainer's real step (`trainer.make_train_step` + `optim.make_optimizer`, jitted with the
 trainer's shardings: replicated state, batch split over the mesh's data axis, state donated) on random batches
@@ -20,14 +25,17 @@ import numpy as np
 from launch import timing
 
 FLAGS = flags.FLAGS
-flags.DEFINE_list("models", ["vico_lstm", "reactface"], "Models to benchmark (configs/<model>.py).")
-flags.DEFINE_list("batch_sizes", ["8", "16", "32", "64", "128", "256"], "Global batch sizes.")
-flags.DEFINE_string("variant", "", "Config variant for both models (e.g. 'smoke' for tiny models).")
+MODELS = ("vico_lstm", "reactface", "trans_ae")
+flags.DEFINE_list("models", ["vico_lstm", "reactface"], f"Models to benchmark (configs/<model>.py): {MODELS}.")
+flags.DEFINE_list("batch_sizes", ["8", "16", "32", "64", "128", "256"],
+                  "Global batch sizes; 'config' is each model's config batch_size (the default with --variant=accel).")
+flags.DEFINE_string("variant", "", "Config variant for every model (e.g. 'smoke' for tiny models, 'accel').")
 flags.DEFINE_integer("vico_window", 90, "ViCo training window (frames).")
 flags.DEFINE_integer("react_window", 64, "ReactFace training window (frames).")
 flags.DEFINE_integer("num_neighbours", 8, "REACT neighbour slots K.")
 flags.DEFINE_integer("accumulate_steps", 1, "Gradient-accumulation micro-batches per step.")
-flags.DEFINE_enum("compute_dtype", "float32", ["float32", "bfloat16"], "Forward/backward dtype.")
+flags.DEFINE_enum("compute_dtype", "", ["", "float32", "bfloat16", "auto"],
+                  "Forward/backward dtype ('': the config's; 'auto': bf16 on GPU/TPU, float32 on CPU).")
 flags.DEFINE_enum("step_impl", "jit", ["jit", "shard_map"], "Train-step implementation.")
 flags.DEFINE_integer("num_devices", 0, "Devices on the data axis (0: all local devices).")
 flags.DEFINE_integer("num_cpu_devices", 0, "If > 0, simulate this many CPU devices.")
@@ -47,7 +55,7 @@ def random_batch(model_name: str, config, batch_size: int, rng: np.random.Genera
             "listener": normal(batch_size, w, m.motion_dim),
             "attitude": rng.integers(0, 3, size=(batch_size,)).astype(np.int32),
             "lengths": np.full((batch_size,), w, np.int32), "clip_index": np.arange(batch_size, dtype=np.int32)}
-  if model_name == "reactface":
+  if model_name in ("reactface", "trans_ae"):
     k, d, e, f = config.num_neighbours, 58, 25, 80
     return {"speaker_audio": normal(batch_size, 2 * w, f), "speaker_3dmm": normal(batch_size, w, d),
             "listener_3dmm": normal(batch_size, w, d), "neighbour_3dmm": normal(batch_size, k, w, d),
@@ -56,7 +64,7 @@ def random_batch(model_name: str, config, batch_size: int, rng: np.random.Genera
             "listener_emotion": rng.uniform(size=(batch_size, w, e)).astype(np.float32),
             "neighbour_emotion": rng.uniform(size=(batch_size, k, w, e)).astype(np.float32),
             "lengths": np.full((batch_size,), w, np.int32), "clip_index": np.arange(batch_size, dtype=np.int32)}
-  raise ValueError(f"--models: unknown model {model_name!r}; expected vico_lstm or reactface")
+  raise ValueError(f"--models: unknown model {model_name!r}; expected one of {', '.join(MODELS)}")
 
 
 def model_config(model_name: str):
@@ -68,14 +76,24 @@ def model_config(model_name: str):
   return config
 
 
+def batch_sizes(config) -> list[int]:
+  """The global batch sizes of --batch_sizes ('config': the config's own batch_size)."""
+  names = FLAGS.batch_sizes
+  if not FLAGS["batch_sizes"].present and "accel" in FLAGS.variant.split(","):
+    names = ["config"]
+  return [int(config.batch_size) if b == "config" else int(b) for b in names]
+
+
 def measure(model_name: str, batch_size: int) -> dict:
   """Times one (model, global batch) point; returns its record."""
   import jax  # pylint: disable=g-import-not-at-top
   import jax.numpy as jnp  # pylint: disable=g-import-not-at-top
+  from listen_jax import devices as devices_lib  # pylint: disable=g-import-not-at-top
   from listen_jax import tasks  # pylint: disable=g-import-not-at-top
   from listen_jax.train import optim, sharding, trainer  # pylint: disable=g-import-not-at-top
 
   config = model_config(model_name)
+  compute_dtype = devices_lib.resolve_compute_dtype(FLAGS.compute_dtype or config.get("compute_dtype", "float32"))
   devices = jax.local_devices()[:FLAGS.num_devices] if FLAGS.num_devices else jax.local_devices()
   mesh = sharding.make_mesh(1, devices=devices)
   n_data = mesh.shape[sharding.DATA_AXIS]
@@ -97,7 +115,7 @@ def measure(model_name: str, batch_size: int) -> dict:
   state = jax.jit(init, out_shardings=state_sharding)(jax.random.key(0))
   num_params = sum(int(np.prod(x.shape)) for x in jax.tree.leaves(state.params))
   train_step = trainer.make_train_step(task, tx, accumulate_steps=FLAGS.accumulate_steps,
-                                       compute_dtype=FLAGS.compute_dtype, impl=FLAGS.step_impl, mesh=mesh)
+                                       compute_dtype=compute_dtype, impl=FLAGS.step_impl, mesh=mesh)
   step = jax.jit(train_step, in_shardings=(state_sharding, sharding.data_sharding(mesh), replicated),
                  out_shardings=(state_sharding, replicated), donate_argnums=(0,))
   batch = sharding.global_batch(host_batch, mesh)
@@ -107,20 +125,22 @@ def measure(model_name: str, batch_size: int) -> dict:
   loss = float(jax.device_get(metrics["loss"]))
   compile_s = time.perf_counter() - t0
   state, step_s = timing.time_train_step(step, state, batch, key, steps=FLAGS.steps, repeats=FLAGS.repeats)
-  return {"model": model_name, "global_batch": batch_size, "window": config.window,
-          "devices": n_data, "accumulate_steps": FLAGS.accumulate_steps, "compute_dtype": FLAGS.compute_dtype,
+  return {"model": model_name, "variant": FLAGS.variant, "global_batch": batch_size, "window": config.window,
+          "devices": n_data, "backend": devices_lib.backend(), "device_kind": devices[0].device_kind,
+          "accumulate_steps": FLAGS.accumulate_steps, "compute_dtype": compute_dtype,
           "step_impl": FLAGS.step_impl, "params": num_params, "step_ms": step_s * 1e3,
           "frames_per_s": batch_size * config.window / step_s, "compile_s": compile_s,
           "first_loss": loss, "load_avg_1m": os.getloadavg()[0]}
 
 
 def markdown_table(records: list[dict]) -> str:
-  lines = ["| model | window | global batch | devices | step (ms) | frames/s | x vs smallest batch |",
-           "|---|---:|---:|---:|---:|---:|---:|"]
+  lines = ["| model | window | global batch | devices | dtype | step (ms) | frames/s | x vs first batch |",
+           "|---|---:|---:|---:|---|---:|---:|---:|"]
   base: dict[str, float] = {}
   for r in records:
     base.setdefault(r["model"], r["frames_per_s"])
-    lines.append(f"| {r['model']} | {r['window']} | {r['global_batch']} | {r['devices']} | {r['step_ms']:.1f} | "
+    lines.append(f"| {r['model']} | {r['window']} | {r['global_batch']} | {r['devices']} | {r['compute_dtype']} | "
+                 f"{r['step_ms']:.1f} | "
                  f"{r['frames_per_s']:.0f} | {r['frames_per_s'] / base[r['model']]:.2f} |")
   return "\n".join(lines)
 
@@ -134,7 +154,7 @@ def main(argv):
     jax.config.update("jax_compilation_cache_dir", os.path.join(os.environ["LISTEN_JAX_CACHE_DIR"], "jit"))
   records = []
   for model_name in FLAGS.models:
-    for batch_size in map(int, FLAGS.batch_sizes):
+    for batch_size in batch_sizes(model_config(model_name)):
       record = measure(model_name, batch_size)
       records.append(record)
       print(json.dumps(record), flush=True)
@@ -142,8 +162,8 @@ def main(argv):
         print(json.dumps({"model": model_name, "stopped": f"step above --max_step_s={FLAGS.max_step_s}"}))
         break
   print()
-  print(f"devices: {jax.local_device_count()} x {jax.devices()[0].device_kind}, compute_dtype "
-        f"{FLAGS.compute_dtype}, accumulate_steps {FLAGS.accumulate_steps}, step_impl {FLAGS.step_impl}, "
+  print(f"devices: {jax.local_device_count()} x {jax.devices()[0].device_kind}, variant "
+        f"{FLAGS.variant or 'default'}, compute_dtype {FLAGS.compute_dtype or 'config'}, accumulate_steps {FLAGS.accumulate_steps}, step_impl {FLAGS.step_impl}, "
         f"load average {' '.join(f'{x:.1f}' for x in os.getloadavg())} on {os.cpu_count()} CPUs")
   print(markdown_table(records))
 

@@ -60,10 +60,6 @@ def two_noises(noise, seed):
   return jnp.stack([noise, jnp.asarray(np.random.RandomState(seed).randn(*noise.shape), jnp.float32)])
 
 
-def test_interpolation_weights_match_reference():
-  np.testing.assert_allclose(reactface.interpolation_weights(8), [0, 0, .125, .375, .625, .875, 1, 1])
-
-
 def test_react_shapes_any_length(react):
   model, params, apply = react
   audio, motion, emotion, noise = inputs(2, T, 58, 25, seed=1)

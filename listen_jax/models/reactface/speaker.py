@@ -1,0 +1,129 @@
+"""ReactFace speaker encoder: causal audio and motion features of the speaker, offline and streamed."""
+from __future__ import annotations
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from listen_jax.models import attention
+from listen_jax.models.reactface.layers import alignment_bias
+from listen_jax.models.reactface.layers import decoder_block
+from listen_jax.models.reactface.layers import periodic_encoding
+
+
+def init_speaker_cache(batch_size: int, max_len: int, audio_dim: int, *, feature_dim: int, num_layers: int,
+                       audio_context: int) -> dict[str, jax.Array]:
+  """Empty `SpeakerEncoder.stream` cache for `max_len` frames of context (right-aligned buffers).
+
+  Returns:
+    dict(audio_tail [B, audio_context - 1, F] last raw log-mel frames, audio [B, 2 max_len, d] audio features,
+    inputs [num_layers, B, max_len, d] past inputs of each self-attention layer).
+  """
+  return {
+      "audio_tail": jnp.zeros((batch_size, audio_context - 1, audio_dim), jnp.float32),
+      "audio": jnp.zeros((batch_size, 2 * max_len, feature_dim), jnp.float32),
+      "inputs": jnp.zeros((num_layers, batch_size, max_len, feature_dim), jnp.float32),
+  }
+
+
+class SpeakerEncoder(nn.Module):
+  """Causal speaker encoder: audio features A [B, 2T, d], motion features M [B, T, d], speaker-3DMM reconstruction.
+
+  See the `model` module docstring. `__call__` encodes a whole clip; `stream` encodes one window given the cache
+  of past frames (`init_speaker_cache`) and equals `__call__` on every prefix of at most `max_len` frames.
+  """
+
+  feature_dim: int
+  num_heads: int
+  ffn_dim: int
+  period: int
+  motion_dim: int
+  num_layers: int = 2
+  audio_context: int = 5
+  slopes: str = "alibi"
+  dropout: float = 0.1
+  include_current_frame: bool = True
+
+  def setup(self):
+    self.audio_conv = nn.Conv(self.feature_dim, (self.audio_context,), padding="VALID")
+    self.audio_dense = nn.Dense(self.feature_dim)
+    self.audio_norm = nn.LayerNorm(epsilon=1e-5)
+    self.motion_embed = nn.Dense(self.feature_dim)
+    self.blocks = [decoder_block(self) for _ in range(self.num_layers)]
+    self.recon_hidden = nn.Dense(self.feature_dim)
+    self.recon_out = nn.Dense(self.motion_dim, kernel_init=nn.initializers.zeros)
+
+  def encode_audio(self, audio_with_context: jax.Array) -> jax.Array:
+    """[B, A + audio_context - 1, F] log-mel (left context first) -> [B, A, d]."""
+    h = nn.relu(self.audio_conv(audio_with_context))
+    return self.audio_norm(self.audio_dense(h))
+
+  def embed_motion(self, motion: jax.Array, emotion: jax.Array | None, positions) -> jax.Array:
+    x = motion if emotion is None else jnp.concatenate([motion, emotion.astype(motion.dtype)], axis=-1)
+    return self.motion_embed(x) + periodic_encoding(positions, self.period, self.feature_dim)
+
+  def __call__(self, audio: jax.Array, motion: jax.Array, emotion: jax.Array | None, *,
+               deterministic: bool = True) -> dict[str, jax.Array]:
+    """Encodes a whole clip.
+
+    Args:
+      audio: [B, 2T, F] log-mel.
+      motion: [B, T, D] speaker 3DMM.
+      emotion: [B, T, E] speaker emotion or None.
+      deterministic: disables dropout.
+
+    Returns:
+      dict(audio [B, 2T, d], motion [B, T, d], recon [B, T, D]).
+    """
+    t = motion.shape[1]
+    pad = jnp.zeros(audio.shape[:1] + (self.audio_context - 1,) + audio.shape[2:], audio.dtype)
+    feats = self.encode_audio(jnp.concatenate([pad, audio], axis=1))
+    x = self.embed_motion(motion, emotion, np.arange(t))
+    h, p, s = self.num_heads, self.period, self.slopes
+    self_bias = alignment_bias(h, t, t, p, s)
+    cross_bias = alignment_bias(h, t, 2 * t, p, s, k=2, include_current_frame=self.include_current_frame)
+    for block in self.blocks:
+      x = block(x, feats, self_bias, cross_bias, deterministic=deterministic)
+    recon = self.recon_out(nn.relu(self.recon_hidden(x)))
+    return {"audio": feats, "motion": x, "recon": recon}
+
+  def stream(self, cache: dict[str, jax.Array], audio: jax.Array, motion: jax.Array, emotion: jax.Array | None,
+             start: jax.Array, *, deterministic: bool = True):
+    """Encodes frames [start, start + n) given the cache of earlier frames.
+
+    Args:
+      cache: from `init_speaker_cache` or a previous `stream` (right-aligned buffers: the newest frame is last).
+      audio: [B, 2n, F] log-mel of these frames.
+      motion: [B, n, D]; emotion: [B, n, E] or None.
+      start: int32 scalar, frame index of the first of these frames (= frames already streamed).
+      deterministic: disables dropout.
+
+    Returns:
+      (new cache, motion features [B, n, d], audio features [B, 2n, d]).
+    """
+    n = motion.shape[1]
+    max_len = cache["inputs"].shape[2]
+    if n > max_len:
+      raise ValueError(f"SpeakerEncoder.stream: {n} frames exceed the cache of max_len={max_len}")
+    ctx = jnp.concatenate([cache["audio_tail"].astype(audio.dtype), audio], axis=1)
+    feats = self.encode_audio(ctx)
+    audio_buf = jnp.concatenate([cache["audio"][:, 2 * n:], feats.astype(cache["audio"].dtype)], axis=1)
+    seen = start + n  # frames available after this call
+    frame_valid = jnp.arange(max_len) >= max_len - seen
+    audio_valid = jnp.arange(2 * max_len) >= 2 * (max_len - seen)
+    h, p, s = self.num_heads, self.period, self.slopes
+    self_bias = (alignment_bias(h, n, max_len, p, s, q_offset=max_len - n)
+                 + attention.key_padding_bias(frame_valid)[0])
+    cross_bias = (alignment_bias(h, n, 2 * max_len, p, s, k=2, q_offset=max_len - n,
+                                 include_current_frame=self.include_current_frame)
+                  + attention.key_padding_bias(audio_valid)[0])
+    x = self.embed_motion(motion, emotion, start + jnp.arange(n))
+    new_inputs = []
+    for layer, block in enumerate(self.blocks):
+      buf = jnp.concatenate([cache["inputs"][layer][:, n:], x.astype(cache["inputs"].dtype)], axis=1)
+      new_inputs.append(buf)
+      x = block(x, audio_buf, self_bias, cross_bias, self_keys=buf, deterministic=deterministic)
+    new_cache = {"audio_tail": ctx[:, ctx.shape[1] - (self.audio_context - 1):].astype(jnp.float32),
+                 "audio": audio_buf, "inputs": jnp.stack(new_inputs)}
+    return new_cache, x, feats

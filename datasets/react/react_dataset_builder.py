@@ -72,8 +72,11 @@ class Builder(tfds.core.GeneratorBasedBuilder):
     * per split, `{split}/Audio_files/{path}.wav`, `{split}/3D_FV_files/{path}.npy` [T, 58] and
       `{split}/Emotion/{path}.csv` (header + T rows of 25); the flat variant with `Audio_files/`, `3D_FV_files/`
       and `Emotion/` directly in manual_dir is also accepted;
-    * `neighbour_emotion_{split}.npy` ([2M, 2M], from the baseline's tool/matrix_split.py) in manual_dir or in
-      `{split}/`. A split without one gets each item's own index as its only neighbour (with a warning).
+    * `neighbour_emotion_{split}.npy` ([2M, 2M], from the baseline's tool/matrix_split.py; ReactFace's name
+      `neighbour_emotion_new_{split}.npy` is also accepted) in manual_dir or in `{split}/`. A split without one
+      gets each item's own index as its only neighbour (with a warning).
+    * 3DMM arrays may carry a singleton axis ([T, 1, 58]); csv paths may have any depth (UDIVA: 5 levels); wavs
+      may be stereo (averaged) at any sample rate (REACT: 44.1 kHz).
   Synthetic data in this layout: `python -m launch.make_synthetic --format=react --out=DIR`.
   """
 
@@ -150,10 +153,12 @@ def _modality_path(data_root: str, modality: str, clip_path: str) -> str:
 
 
 def _split_neighbours(root: str, split: str, num_items: int) -> list[np.ndarray]:
+  """Neighbours from `neighbour_emotion_{split}.npy` (baseline) or `neighbour_emotion_new_{split}.npy` (ReactFace)."""
   name = f"neighbour_emotion_{split}.npy"
-  for path in (os.path.join(root, name), os.path.join(root, split, name)):
-    if os.path.isfile(path):
-      return raw.read_neighbours(path, num_items)
+  for base in (name, f"neighbour_emotion_new_{split}.npy"):
+    for path in (os.path.join(root, base), os.path.join(root, split, base)):
+      if os.path.isfile(path):
+        return raw.read_neighbours(path, num_items)
   logging.warning("REACT split %r: no %s in %s; every item gets its own index as its only neighbour",
                   split, name, root)
   return [np.array([k], dtype=np.int32) for k in range(num_items)]

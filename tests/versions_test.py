@@ -59,7 +59,7 @@ def test_launch_evaluate_warns_on_a_mismatch(tmp_path, caplog, monkeypatch):
   from launch import evaluate  # pylint: disable=g-import-not-at-top
   from listen_jax import evaluation  # pylint: disable=g-import-not-at-top
 
-  (tmp_path / "config.json").write_text(json.dumps({"model_name": "reactface"}))
+  (tmp_path / "config.json").write_text(json.dumps({"model_name": "reactface", "dataset": "react"}))
   run = versions.current()
   run["packages"]["flax"] = "0.0.1"
   versions.save(str(tmp_path), run)

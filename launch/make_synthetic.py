@@ -4,6 +4,8 @@ Usage:
   python -m launch.make_synthetic --format=vico --out=/tmp/vico_raw --num_clips=60 --seed=0 \
       --min_seconds=5 --max_seconds=10
   python -m launch.make_synthetic --format=react --out=/tmp/react_raw --num_clips=40 --seed=0
+  python -m launch.make_synthetic --format=react --out=/tmp/react_real --num_clips=1000 --sample_rate=44100 \
+      --min_seconds=30.04 --max_seconds=30.04 --udiva_fraction=0.35 --threedmm_singleton_axis   # real-like
 
 Flags left unset take the format's defaults (ViCo: 30 fps, 4-10 s clips; REACT: 25 fps, 12 s clips; 16 kHz).
 """
@@ -29,6 +31,9 @@ _NUM_STYLES = flags.DEFINE_integer("num_styles", None, "REACT: number of latent 
 _SPLIT_RATIOS = flags.DEFINE_list("split_ratios", None,
                                   "Relative split sizes (ViCo train,test,ood 0.7,0.15,0.15; "
                                   "REACT train,val,test 0.6,0.2,0.2).")
+_UDIVA_FRACTION = flags.DEFINE_float("udiva_fraction", None,
+                                     "REACT: share of UDIVA sessions (5-level paths; default 0: NoXI, RECOLA).")
+_SINGLETON_AXIS = flags.DEFINE_bool("threedmm_singleton_axis", None, "REACT: store 3DMM arrays as [T, 1, 58].")
 
 
 def main(argv):
@@ -43,6 +48,8 @@ def main(argv):
     make = synthetic.make_vico
   else:
     kwargs["num_styles"] = _NUM_STYLES.value
+    kwargs["udiva_fraction"] = _UDIVA_FRACTION.value
+    kwargs["threedmm_singleton_axis"] = _SINGLETON_AXIS.value
     make = synthetic.make_react
   kwargs = {k: v for k, v in kwargs.items() if v is not None}
   # With only one end of the duration range given, move the other default so the range stays valid.

@@ -54,15 +54,27 @@ def _turn_mask(turns, num_frames: int, fps: float) -> np.ndarray:
   return mask
 
 
-def _react_sessions(rng: np.random.Generator, counts: Sequence[int]) -> list[list[tuple[str, str, str]]]:
-  """Per split, (site, session, clip) of each csv row; a session belongs to one split."""
+_UDIVA_TASKS = ("talk", "animals", "lego", "ghost")
+
+
+def _react_sessions(rng: np.random.Generator, counts: Sequence[int],
+                    udiva_fraction: float = 0.0) -> list[list[tuple[str, str, str]]]:
+  """Per split, (site, session, clip) of each csv row; a session belongs to one split.
+
+  With `udiva_fraction` > 0 that share of sessions is UDIVA (session `<task>/<6-digit id>`, 5-level paths);
+  with 0 no extra random numbers are drawn, so the other sites' sessions are those of earlier releases.
+  """
   cities = ("Nottingham", "Paris", "Augsburg")
-  out, recola_group, noxi_index = [], 0, 0
+  out, recola_group, noxi_index, udiva_index = [], 0, 0, 0
   for n in counts:
     rows = []
     while len(rows) < n:
       clips = min(n - len(rows), int(rng.integers(2, 6)))
-      if rng.random() < 0.15:
+      if udiva_fraction > 0 and rng.random() < udiva_fraction:
+        udiva_index += int(rng.integers(1, 4))
+        site = "UDIVA"
+        session = f"{_UDIVA_TASKS[int(rng.integers(0, len(_UDIVA_TASKS)))]}/{23000 + udiva_index:06d}"
+      elif rng.random() < 0.15:
         recola_group += 1
         site, session = "RECOLA", f"group-{recola_group}"
       else:
@@ -76,9 +88,11 @@ def _react_sessions(rng: np.random.Generator, counts: Sequence[int]) -> list[lis
 
 
 def react_person_path(site: str, session: str, clip: str, column: int) -> str:
-  """Relative path (no extension) of csv column 1 (Expert / P25) or 2 (Novice / P26) of a dyadic clip."""
+  """Relative path (no extension) of csv column 1 (Expert / P25 / FC1) or 2 (Novice / P26 / FC2) of a clip."""
   if site == "NoXI":
     return f"NoXI/{session}/{('Expert_video', 'Novice_video')[column - 1]}/{clip}"
+  if site == "UDIVA":  # session is '<task>/<id>': UDIVA/talk/023102/FC1/8
+    return f"UDIVA/{session}/{('FC1', 'FC2')[column - 1]}/{clip}"
   return f"{site}/{session}/{('P25', 'P26')[column - 1]}/{clip}"
 
 
@@ -114,7 +128,8 @@ def make_react(out_dir: str, num_clips: int, seed: int, *, fps: float = REACT_FP
                sample_rate: int = DEFAULT_SAMPLE_RATE, min_seconds: float = 12.0, max_seconds: float = 12.0,
                num_styles: int = 4, crosstalk: float = 0.05,
                split_ratios: Sequence[float] = (0.6, 0.2, 0.2),
-               lead_in_seconds: tuple[float, float] = (3.0, 8.0)) -> dict:
+               lead_in_seconds: tuple[float, float] = (3.0, 8.0), udiva_fraction: float = 0.0,
+               threedmm_singleton_axis: bool = False) -> dict:
   """Writes a synthetic REACT 2023 raw dataset (see the module docstring for the layout).
 
   Each csv row is a dyadic clip in which both persons talk in turns; each person has audio, FaceVerse 3DMM and
@@ -136,6 +151,9 @@ def make_react(out_dir: str, num_clips: int, seed: int, *, fps: float = REACT_FP
       longer sessions, each conversation is simulated from its start and the clip begins after the lead-in, so
       clips do not share a start transient (both persons at rest, first turn, offsets ramping in) that a
       per-frame mean over training clips (the MeanSeq baseline) could exploit. (0, 0) starts at rest.
+    udiva_fraction: share of sessions from UDIVA (5-level paths such as `UDIVA/talk/023102/FC1/8`), as in the
+      real 2023 listings; 0 (the default) writes NoXI and RECOLA sessions only.
+    threedmm_singleton_axis: store each 3DMM array as [T, 1, 58], as some real files are, instead of [T, 58].
 
   Returns:
     {split: dict(rows=[(speaker_path, listener_path)], styles=[2M] int, num_frames=[M] int)}.
@@ -147,10 +165,12 @@ def make_react(out_dir: str, num_clips: int, seed: int, *, fps: float = REACT_FP
   lead_lo, lead_hi = (float(v) for v in lead_in_seconds)
   if not 0.0 <= lead_lo <= lead_hi:
     raise SyntheticError(f"{what}: lead_in_seconds must be (min, max) with 0 <= min <= max, got {lead_in_seconds}")
+  if not 0.0 <= udiva_fraction <= 1.0:
+    raise SyntheticError(f"{what}: udiva_fraction must be in [0, 1], got {udiva_fraction}")
   counts = _split_counts(int(num_clips), split_ratios, what)
   os.makedirs(out_dir, exist_ok=True)
   meta = np.random.default_rng([seed, 0])
-  sessions = _react_sessions(meta, counts)
+  sessions = _react_sessions(meta, counts, udiva_fraction)
   person_ids: dict[tuple[str, int], int] = {}
   summary = {}
   clip_index = 0
@@ -200,7 +220,7 @@ def make_react(out_dir: str, num_clips: int, seed: int, *, fps: float = REACT_FP
                   int(sample_rate))
         npy = os.path.join(base, "3D_FV_files", paths[p] + ".npy")
         os.makedirs(os.path.dirname(npy), exist_ok=True)
-        np.save(npy, fv)
+        np.save(npy, fv[:, None, :] if threedmm_singleton_axis else fv)
         emo = os.path.join(base, "Emotion", paths[p] + ".csv")
         os.makedirs(os.path.dirname(emo), exist_ok=True)
         np.savetxt(emo, emotion_from_faceverse(fv, fps), fmt="%.6f", delimiter=",",

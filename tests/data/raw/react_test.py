@@ -6,10 +6,11 @@ import shutil
 import numpy as np
 import pytest
 import soundfile
-import tensorflow_datasets as tfds
 
 from datasets.react import react_dataset_builder
 from listen_jax.data import raw
+
+from raw_builds import _build
 
 _REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 _REACT_DUMMY = os.path.join(_REPO, "datasets", "react", "dummy_data")
@@ -23,19 +24,6 @@ def _react_copy(tmp_path):
     os.remove(out / f"{split}.csv")
   first, second = raw.read_react_csv(out / "train.csv")[0]
   return out, first, second
-
-
-def _build(builder_cls, manual_dir, tmp_path, config=None):
-  builder = builder_cls(data_dir=str(tmp_path / "out"), config=config, file_format="array_record")
-  builder.download_and_prepare(download_config=tfds.download.DownloadConfig(manual_dir=str(manual_dir)))
-  return builder
-
-
-def _write_csv(path, header, rows):
-  with open(path, "w") as f:
-    f.write(",".join(header) + "\n")
-    for r in rows:
-      f.write(",".join(str(v) for v in r) + "\n")
 
 
 # ---------------------------------------------------------------------------------------------------------

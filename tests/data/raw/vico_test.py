@@ -8,10 +8,11 @@ import numpy as np
 import pytest
 import scipy.io
 import soundfile
-import tensorflow_datasets as tfds
 
 from datasets.vico import vico_dataset_builder
 from listen_jax.data import raw
+
+from raw_builds import _build
 
 _REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 _VICO_DUMMY = os.path.join(_REPO, "datasets", "vico", "dummy_data")
@@ -31,12 +32,6 @@ def _vico_copy(tmp_path, keep_splits=("train",)):
   with open(out / "train.csv") as f:
     uuid = f.read().splitlines()[1].split(",")[1]
   return out, uuid
-
-
-def _build(builder_cls, manual_dir, tmp_path, config=None):
-  builder = builder_cls(data_dir=str(tmp_path / "out"), config=config, file_format="array_record")
-  builder.download_and_prepare(download_config=tfds.download.DownloadConfig(manual_dir=str(manual_dir)))
-  return builder
 
 
 def _rewrite_mat(path, coeff_fn=lambda c: c, tp_fn=lambda t: t):

@@ -19,25 +19,29 @@ jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
 import pytest  # noqa: E402
 
 
+def _prepared(tmp_path_factory, dataset: str, make_raw) -> str:
+  """Writes a synthetic raw layout with `make_raw(raw_dir)`, builds it with TFDS; returns the data_dir."""
+  from launch import build_datasets  # pylint: disable=g-import-not-at-top
+
+  root = tmp_path_factory.mktemp(dataset)
+  make_raw(str(root / "raw"))
+  build_datasets.build(dataset, str(root / "raw"), str(root / "data"))
+  return str(root / "data")
+
+
 @pytest.fixture(scope="session")
 def vico_data_dir(tmp_path_factory):
   """A tiny prepared ViCo dataset (synthetic raw layout -> TFDS build); returns the TFDS data_dir."""
-  from launch import build_datasets  # pylint: disable=g-import-not-at-top
   from listen_jax import synthetic  # pylint: disable=g-import-not-at-top
 
-  root = tmp_path_factory.mktemp("vico")
-  synthetic.make_vico(str(root / "raw"), num_clips=12, seed=0, min_seconds=2.0, max_seconds=4.0)
-  build_datasets.build("vico", str(root / "raw"), str(root / "data"))
-  return str(root / "data")
+  return _prepared(tmp_path_factory, "vico",
+                   lambda raw: synthetic.make_vico(raw, num_clips=12, seed=0, min_seconds=2.0, max_seconds=4.0))
 
 
 @pytest.fixture(scope="session")
 def react_data_dir(tmp_path_factory):
   """A tiny prepared REACT dataset; returns the TFDS data_dir."""
-  from launch import build_datasets  # pylint: disable=g-import-not-at-top
   from listen_jax import synthetic  # pylint: disable=g-import-not-at-top
 
-  root = tmp_path_factory.mktemp("react")
-  synthetic.make_react(str(root / "raw"), num_clips=10, seed=0, min_seconds=4.0, max_seconds=4.0)
-  build_datasets.build("react", str(root / "raw"), str(root / "data"))
-  return str(root / "data")
+  return _prepared(tmp_path_factory, "react",
+                   lambda raw: synthetic.make_react(raw, num_clips=10, seed=0, min_seconds=4.0, max_seconds=4.0))

@@ -17,6 +17,7 @@ import numpy as np
 import tensorflow_datasets as tfds
 
 from listen_jax.data import raw
+from listen_jax.data import tfds_spill
 
 _HOMEPAGE = "https://sites.google.com/cam.ac.uk/react2023/home"
 _SPLITS = ("train", "val", "test")
@@ -79,6 +80,11 @@ class Builder(tfds.core.GeneratorBasedBuilder):
       may be stereo (averaged) at any sample rate (REACT: 44.1 kHz).
   Synthetic data in this layout: `python -m launch.make_synthetic --format=react --out=DIR`.
   """
+
+  def download_and_prepare(self, *args, **kwargs):  # pylint: disable=arguments-differ
+    """TFDS's download_and_prepare, spilling to local files past 256 MiB per split (no TensorFlow needed)."""
+    with tfds_spill.local_spill_files():
+      return super().download_and_prepare(*args, **kwargs)
 
   def _info(self) -> tfds.core.DatasetInfo:
     motion = lambda width: tfds.features.Tensor(shape=(None, width), dtype=np.float32)  # noqa: E731

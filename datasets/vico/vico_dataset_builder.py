@@ -13,6 +13,7 @@ import numpy as np
 import tensorflow_datasets as tfds
 
 from listen_jax.data import raw
+from listen_jax.data import tfds_spill
 
 _HOMEPAGE = "https://project.mhzhou.com/vico"
 _SPLITS = ("train", "test", "ood")
@@ -65,6 +66,11 @@ class Builder(tfds.core.GeneratorBasedBuilder):
       `features/video_feats/{uuid}.{speaker,listener}.bin` (torch.save of numpy arrays).
   Synthetic data in this layout: `python -m launch.make_synthetic --format=vico --out=DIR`.
   """
+
+  def download_and_prepare(self, *args, **kwargs):  # pylint: disable=arguments-differ
+    """TFDS's download_and_prepare, spilling to local files past 256 MiB per split (no TensorFlow needed)."""
+    with tfds_spill.local_spill_files():
+      return super().download_and_prepare(*args, **kwargs)
 
   def _info(self) -> tfds.core.DatasetInfo:
     cfg = self.builder_config

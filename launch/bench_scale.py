@@ -79,7 +79,7 @@ def model_config(model_name: str):
 def batch_sizes(config) -> list[int]:
   """The global batch sizes of --batch_sizes ('config': the config's own batch_size)."""
   names = FLAGS.batch_sizes
-  if not FLAGS["batch_sizes"].present and "accel" in FLAGS.variant.split(","):
+  if FLAGS["batch_sizes"].using_default_value and "accel" in FLAGS.variant.split(","):
     names = ["config"]
   return [int(config.batch_size) if b == "config" else int(b) for b in names]
 

@@ -5,6 +5,7 @@ import logging
 import jax
 import pytest
 from absl import flags
+from absl.testing import flagsaver
 
 from listen_jax import versions
 
@@ -64,10 +65,12 @@ def test_launch_evaluate_warns_on_a_mismatch(tmp_path, caplog, monkeypatch):
   run["packages"]["flax"] = "0.0.1"
   versions.save(str(tmp_path), run)
   monkeypatch.setattr(evaluation, "evaluate_react", lambda workdir, **kw: {})
-  flags.FLAGS(["evaluate", f"--workdir={tmp_path}"])
+  absl_level = logging.getLogger("absl").level
+  if not flags.FLAGS.is_parsed():
+    flags.FLAGS.mark_as_parsed()  # no argv parse: other test modules' required flags stay unchecked
   try:
-    with caplog.at_level(logging.WARNING):
+    with flagsaver.flagsaver(workdir=str(tmp_path)), caplog.at_level(logging.WARNING):
       evaluate.main([])
   finally:
-    flags.FLAGS.unparse_flags()
+    logging.getLogger("absl").setLevel(absl_level)
   assert [m for m in _warnings(caplog) if m.startswith("flax:") and "0.0.1" in m]

@@ -1,17 +1,34 @@
 """launch.bench_scale on the :accel variants: the config's batch and dtype, CPU fallback, every model."""
+import logging
+
 import pytest
 from absl import flags
+from absl.testing import flagsaver
 
 from launch import bench_scale
 
 
 @pytest.fixture
 def parse_flags():
+  """`parse(--name=value, ...)` sets bench_scale's flags for the test (global FLAGS are restored afterwards)."""
+  absl_level = logging.getLogger("absl").level
+  if not flags.FLAGS.is_parsed():
+    flags.FLAGS.mark_as_parsed()  # no argv parse: other test modules' required flags stay unchecked
+  saved = flagsaver.save_flag_values()
+
+  def restore():  # restore_flag_values installs the given dicts: hand it copies so `saved` stays intact
+    flagsaver.restore_flag_values({name: dict(values) for name, values in saved.items()})
+
   def parse(*args):
-    flags.FLAGS.unparse_flags()  # every call starts from the defaults
-    flags.FLAGS(["bench_scale", *args])
+    restore()  # every call starts from the defaults
+    for arg in args:
+      name, value = arg[2:].split("=", 1)
+      flags.FLAGS[name].parse(value)
+      flags.FLAGS[name].using_default_value = False
+
   yield parse
-  flags.FLAGS.unparse_flags()
+  restore()
+  logging.getLogger("absl").setLevel(absl_level)
 
 
 def test_accel_variant_defaults_to_the_config_batch(parse_flags):

@@ -190,3 +190,23 @@ def test_neighbour_matrix_of_wrong_size_names_the_file(root, tmp_path):
   path = os.path.join(root, "neighbour_emotion_train.npy")
   np.save(path, np.eye(3))
   _expect(raw.DataError, root, tmp_path, path, "(3, 3)")
+
+
+def test_examples_are_streamed_one_csv_row_at_a_time(root, monkeypatch):
+  builder = react_dataset_builder.Builder(data_dir=os.path.join(root, "unused"), config="default")
+  reads = []
+  original = react_dataset_builder._read_person  # pylint: disable=protected-access
+
+  def counting(data_root, clip_path, cfg):
+    reads.append(clip_path)
+    return original(data_root, clip_path, cfg)
+
+  monkeypatch.setattr(react_dataset_builder, "_read_person", counting)
+  pairs = raw.read_react_csv(os.path.join(root, "train.csv"))
+  neighbours = [np.array([k], np.int32) for k in range(2 * len(pairs))]
+  examples = builder._generate_examples(os.path.join(root, "train"), pairs, neighbours)  # pylint: disable=protected-access
+  assert reads == []  # a generator: nothing is read before TFDS asks
+  first = [next(examples), next(examples)]  # the row's two mirrored items
+  assert reads == list(pairs[0]) and [k for k, _ in first] == [0, len(pairs)]
+  next(examples)
+  assert reads == list(pairs[0]) + list(pairs[1])

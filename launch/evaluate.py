@@ -4,7 +4,8 @@
 
 ViCo models write W/eval/fd.json + fd.md + pose_curves.png (FD per attitude vs the Random / Simulation /
 Simulation* / Mirroring baselines, ablations when W/ablations/<name>/ or --ablation flags point at checkpoints).
-ReactFace on REACT-format data writes W/eval/react.json + react.md (REACT metrics vs naive baselines).
+ReactFace writes W/eval/react.json + react.md (REACT metrics vs naive baselines); on ViCo data it also writes
+W/eval/fd.json + fd.md (FD of its samples vs the ViCo baselines).
 Logs a warning for each package (jax, flax, ...), the Python version or backend that differs from the run's
 W/versions.json (written by the trainer).
 """
@@ -33,6 +34,11 @@ def main(argv):
                                    ablation_workdirs=ablations, batch_size=FLAGS.batch_size)
   else:
     res = evaluation.evaluate_react(FLAGS.workdir, splits=FLAGS.splits, seed=FLAGS.seed)
+    if str(config.dataset).startswith("vico"):  # a sampling model on ViCo data: also FD vs the ViCo baselines
+      fd = evaluation.evaluate_react_fd(FLAGS.workdir, splits=FLAGS.splits or ("test", "ood"), seed=FLAGS.seed)
+      for split, methods in fd.items():
+        for method, table in methods.items():
+          logging.info("FD %s %s %s", split, method, table.get("average", table))
   for split, methods in res.items():
     for method, table in methods.items():
       logging.info("%s %s %s", split, method, table.get("average", table))

@@ -283,6 +283,57 @@ def evaluate_react(workdir: str, *, splits: Iterable[str] | None = None, seed: i
   return results
 
 
+def evaluate_react_fd(workdir: str, *, splits: Iterable[str] = ("test", "ood"), seed: int = 0,
+                      random_sigma: float = 0.1, batch_size: int = 8) -> dict[str, Any]:
+  """ViCo FD of a sampling model (ReactFace `:vico`) against the ViCo baselines: writes `W/eval/fd.json` + `fd.md`.
+
+  Every one of the `eval.num_samples` samples per clip is scored as a prediction of the clip (FD pools them, so
+  the model's row is the mean FD over samples); frame 0 is replaced by the true reference frame, which FD skips.
+  The Random / Simulation / Simulation* / Mirroring rows are drawn exactly as in `evaluate_vico`.
+  """
+  config, task, params, step = load_run(workdir)
+  num_samples = int(config.get("eval", ml_collections.ConfigDict()).get("num_samples", 10))
+  train = pipeline.open_split(config.data_dir, config.dataset, "train")
+  if "attitude" not in train.features:
+    raise ValueError(f"{workdir}: FD evaluation needs ViCo data (an `attitude` feature), {config.dataset!r} has none")
+  train_motion, train_att = _train_listeners(train)
+  sigma = random_sigma * np.asarray(train.stats["motion/std"], np.float64)
+  results: dict[str, Any] = {}
+  for split_idx, split in enumerate(splits):
+    source = pipeline.open_split(config.data_dir, config.dataset, split)
+    samples = sample_reactions(task, params, source, num_samples=num_samples, seed=seed, batch_size=batch_size,
+                               num_neighbours=config.get("num_neighbours", 1))
+    row_of = {int(p): r for r, p in enumerate(samples["positions"])}
+    rngs = {m: np.random.default_rng([seed, split_idx, i]) for i, m in
+            enumerate(("random", "simulation", "simulation_attitude"))}
+    acc = {m: fd_lib.FDAccumulator() for m in ("random", "simulation", "simulation_attitude", "mirroring", "model")}
+    for pos in source.order:
+      ex = source[pos]
+      true = np.asarray(ex["listener"], np.float64)
+      att = int(ex["attitude"])
+      ref, length = true[0], len(true)
+      acc["random"].add(vico_baselines.random_baseline(ref, length, sigma, rngs["random"]), true, att)
+      acc["simulation"].add(vico_baselines.simulation_baseline(ref, length, train_motion, rngs["simulation"]),
+                            true, att)
+      same = [m for m, a in zip(train_motion, train_att) if a == att] or train_motion
+      acc["simulation_attitude"].add(
+          vico_baselines.simulation_baseline(ref, length, same, rngs["simulation_attitude"]), true, att)
+      acc["mirroring"].add(vico_baselines.mirroring_baseline(ref, np.asarray(ex["speaker"], np.float64)), true, att)
+      for s in range(num_samples):
+        pred = np.array(samples["motion"][row_of[int(pos)], s, :length], np.float64)
+        pred[0] = ref
+        acc["model"].add(pred, true, att)
+    results[split] = {m: a.result() for m, a in acc.items()}
+  eval_dir = os.path.join(workdir, "eval")
+  os.makedirs(eval_dir, exist_ok=True)
+  with open(os.path.join(eval_dir, "fd.json"), "w", encoding="utf-8") as f:
+    json.dump(results, f, indent=2)
+  with open(os.path.join(eval_dir, "fd.md"), "w", encoding="utf-8") as f:
+    f.write(f"# Feature distance (x100), checkpoint step {step}, model row pooled over {num_samples} samples\n\n")
+    f.write(fd_lib.markdown_table(results))
+  return results
+
+
 def generate_reactions(workdir: str, split: str, out: str, *, num_samples: int = 10, seed: int = 0,
                        batch_size: int = 8) -> None:
   """Writes `out/motion.npy` [N, S, T, D] (raw units), `out/emotion.npy` [N, S, T, 25] and `out/items.json`."""

@@ -12,7 +12,16 @@ Prints one JSON line per figure, {"name": ..., "value": ..., "unit": ...}:
   streams_realtime     concurrent streams one process serves at --fps in real time, from the measured time of one
                        batched step over --num_streams streams (capacity = num_streams * (1/fps) / step time).
 Timings are medians over repeats after a warm-up (compilation excluded).
+
+With --against=torch the same process also times the reference model written in PyTorch
+(`listen_jax.bridge.torch_reference.ReferenceListener`, holding the same weights; torch CPU with as many threads
+as XLA uses) on the same shapes: an AdamW training step on the reference loss (batch x window, dropout on, packed
+sequences as the reference trains) and whole-clip inference (no_grad, eval mode). JAX and torch repeats
+alternate, each pair gives a ratio torch seconds / JAX seconds, and the medians are printed as
+  train_speedup_vs_torch, infer_speedup_vs_torch   (> 1: listen_jax is faster),
+plus torch_train_frames_per_s and torch_infer_frames_per_s. Only ratios from one run compare across machines.
 """
+import os
 import time
 
 from absl import app, flags
@@ -28,6 +37,8 @@ flags.DEFINE_integer("clip_frames", 900, "Frames of the inference clip.")
 flags.DEFINE_integer("num_streams", 1000, "Concurrent streams for the capacity figure.")
 flags.DEFINE_float("fps", 30.0, "Real-time frame rate for the streaming figures.")
 flags.DEFINE_integer("stream_frames", 1000, "Frames pushed per timed repeat of one stream.")
+flags.DEFINE_enum("against", "", ["", "torch"], "Also time the PyTorch reference model side by side.")
+flags.DEFINE_integer("pair_repeats", 7, "Alternating JAX/torch repeat pairs with --against=torch.")
 flags.DEFINE_bool("sync_dispatch", True, "Streaming figures with synchronous CPU dispatch "
                   "(jax_cpu_enable_async_dispatch=False), as a latency-bound real-time server would run.")
 
@@ -44,6 +55,62 @@ def _batch(config, batch_size, frames, rng):
       "lengths": np.full((batch_size,), frames, np.int32),
       "clip_index": np.arange(batch_size, dtype=np.int32),
   }
+
+
+def _time_calls(fn, calls: int) -> float:
+  """Median seconds of `calls` calls of fn()."""
+  times = []
+  for _ in range(calls):
+    t0 = time.perf_counter()
+    fn()
+    times.append(time.perf_counter() - t0)
+  return float(np.median(times))
+
+
+def _torch_twin(config, params, batch, clip):
+  """(train, infer) timers of the PyTorch reference model holding `params`, on the same shapes and threads."""
+  import jax  # pylint: disable=g-import-not-at-top
+  import torch  # pylint: disable=g-import-not-at-top
+  from listen_jax.bridge import torch_reference  # pylint: disable=g-import-not-at-top
+
+  m = config.model
+  if m.get("use_attitude") or m.get("residual") or m.get("relative_speaker") or m.get("ablation"):
+    raise app.UsageError("--against=torch needs the reference architecture: use configs/vico_lstm.py:reference")
+  torch.set_num_threads(len(os.sched_getaffinity(0)))  # the cores XLA uses too (taskset narrows both)
+  model = torch_reference.from_variables(jax.device_get(params), dropout=float(m.dropout))
+  cfg = config.optimizer
+  opt = torch.optim.AdamW(model.parameters(), lr=float(cfg.learning_rate), weight_decay=float(cfg.weight_decay))
+  t = {k: torch.from_numpy(np.asarray(v)) for k, v in batch.items()}
+  lengths = t["lengths"].long()
+  c = {k: torch.from_numpy(np.asarray(v)) for k, v in jax.device_get(clip).items()}
+
+  def train_step():
+    opt.zero_grad(set_to_none=True)
+    pred = model(t["audio"], t["speaker"], t["listener"][:, 0], lengths)
+    torch_reference.reference_loss(pred, t["listener"], lengths).backward()
+    opt.step()
+
+  def infer():
+    with torch.no_grad():
+      model(c["audio"], c["speaker"], c["listener"][:, 0], c["lengths"].long())
+
+  def train():  # mean seconds per step over --steps steps, as the JAX timer
+    model.train()
+    t0 = time.perf_counter()
+    for _ in range(FLAGS.steps):
+      train_step()
+    return (time.perf_counter() - t0) / FLAGS.steps
+
+  def infer_timed():
+    model.eval()
+    return _time_calls(infer, 5)
+
+  for _ in range(3):  # warm-up: allocator, oneDNN primitive caches
+    model.train()
+    train_step()
+    model.eval()
+    infer()
+  return train, infer_timed
 
 
 def main(argv):
@@ -70,19 +137,35 @@ def main(argv):
   key = jax.random.key(1)
   state, metrics = step(state, dev_batch, key)
   jax.block_until_ready(metrics)
-  state, step_s = timing.time_train_step(step, state, dev_batch, key, steps=FLAGS.steps, repeats=FLAGS.repeats)
-  timing.emit("train_frames_per_s", config.batch_size * config.window / step_s, "frames/s")
-
-  params = state.params
   clip = jax.device_put(_batch(config, 1, FLAGS.clip_frames, rng))
   predict = jax.jit(task.predict)
-  jax.block_until_ready(predict(params, clip, key))
-  times = []
-  for _ in range(FLAGS.repeats * 5):
-    t0 = time.perf_counter()
-    jax.block_until_ready(predict(params, clip, key))
-    times.append(time.perf_counter() - t0)
-  timing.emit("infer_frames_per_s", FLAGS.clip_frames / np.median(times), "frames/s")
+  jax.block_until_ready(predict(state.params, clip, key))
+  frames = config.batch_size * config.window
+
+  def jax_train():
+    nonlocal state
+    state, seconds = timing.time_train_step(step, state, dev_batch, key, steps=FLAGS.steps, repeats=1)
+    return seconds
+
+  def jax_infer():
+    return _time_calls(lambda: jax.block_until_ready(predict(state.params, clip, key)), 5)
+
+  if FLAGS.against == "torch":
+    torch_train, torch_infer = _torch_twin(config, state.params, batch, clip)
+    train_pairs = [(jax_train(), torch_train()) for _ in range(FLAGS.pair_repeats)]
+    infer_pairs = [(jax_infer(), torch_infer()) for _ in range(FLAGS.pair_repeats)]
+    train_s, infer_s = (float(np.median([j for j, _ in p])) for p in (train_pairs, infer_pairs))
+  else:
+    train_s = float(np.median([jax_train() for _ in range(FLAGS.repeats)]))
+    infer_s = float(np.median([jax_infer() for _ in range(FLAGS.repeats)]))
+  timing.emit("train_frames_per_s", frames / train_s, "frames/s")
+  timing.emit("infer_frames_per_s", FLAGS.clip_frames / infer_s, "frames/s")
+  if FLAGS.against == "torch":
+    timing.emit("torch_train_frames_per_s", frames / np.median([t for _, t in train_pairs]), "frames/s")
+    timing.emit("torch_infer_frames_per_s", FLAGS.clip_frames / np.median([t for _, t in infer_pairs]), "frames/s")
+    timing.emit("train_speedup_vs_torch", np.median([t / j for j, t in train_pairs]), "x (median of paired ratios)")
+    timing.emit("infer_speedup_vs_torch", np.median([t / j for j, t in infer_pairs]), "x (median of paired ratios)")
+  params = state.params
 
   m = config.model
   stats = {"audio/mean": np.zeros(m.audio_dim), "audio/std": np.ones(m.audio_dim),

@@ -5,7 +5,7 @@ import os
 
 import pytest
 
-from launch import sweep as sweep_cli
+from launch import sweep_runs as sweep_cli
 from listen_jax import sweep
 
 

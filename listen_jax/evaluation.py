@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import logging
 import os
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 import jax
 import jax.numpy as jnp
@@ -81,6 +81,37 @@ def _train_listeners(source) -> tuple[list[np.ndarray], list[int]]:
   return motions, attitudes
 
 
+VICO_BASELINES = ("random", "simulation", "simulation_attitude", "mirroring")
+
+
+def _vico_fd(source, train_motion: list[np.ndarray], train_att: list[int], sigma: np.ndarray, *, seed: int,
+             split_idx: int, methods: Iterable[str],
+             predictions: Callable[[int, np.ndarray], Iterable[tuple[str, np.ndarray]]]) -> dict[str, Any]:
+  """FD on one split of the ViCo baselines and of `methods`: `{method: FDAccumulator.result()}`, baselines first.
+
+  Random / Simulation / Simulation* draw from `np.random.default_rng([seed, split_idx, i])` streams (i: their
+  position in `VICO_BASELINES`), so every evaluation draws the same baselines. `predictions(pos, true)` yields
+  `(method, prediction)` pairs of clip `pos` (true listener `true`, raw units); a method may yield several.
+  """
+  rngs = {m: np.random.default_rng([seed, split_idx, i]) for i, m in enumerate(VICO_BASELINES[:3])}
+  acc = {m: fd_lib.FDAccumulator() for m in (*VICO_BASELINES, *methods)}
+  for pos in source.order:
+    ex = source[pos]
+    true = np.asarray(ex["listener"], np.float64)
+    att = int(ex["attitude"])
+    ref, length = true[0], len(true)
+    acc["random"].add(vico_baselines.random_baseline(ref, length, sigma, rngs["random"]), true, att)
+    acc["simulation"].add(vico_baselines.simulation_baseline(ref, length, train_motion, rngs["simulation"]),
+                          true, att)
+    same = [m for m, a in zip(train_motion, train_att) if a == att] or train_motion
+    acc["simulation_attitude"].add(
+        vico_baselines.simulation_baseline(ref, length, same, rngs["simulation_attitude"]), true, att)
+    acc["mirroring"].add(vico_baselines.mirroring_baseline(ref, np.asarray(ex["speaker"], np.float64)), true, att)
+    for name, pred in predictions(pos, true):
+      acc[name].add(pred, true, att)
+  return {m: a.result() for m, a in acc.items()}
+
+
 def evaluate_vico(workdir: str, *, splits: Iterable[str] = ("test", "ood"), seed: int = 0,
                   ablation_workdirs: dict[str, str] | None = None, random_sigma: float = 0.1,
                   batch_size: int = 16, plot_clips: int = 4) -> dict[str, Any]:
@@ -108,28 +139,12 @@ def evaluate_vico(workdir: str, *, splits: Iterable[str] = ("test", "ood"), seed
                                          rng_seed=seed)}
     for name, (abl_task, abl_params) in ablation_runs.items():
       preds[name] = predict_vico(abl_task, abl_params, source, batch_size=batch_size, rng_seed=seed)
-    rngs = {m: np.random.default_rng([seed, split_idx, i]) for i, m in
-            enumerate(("random", "simulation", "simulation_attitude"))}
-    acc = {m: fd_lib.FDAccumulator() for m in ("random", "simulation", "simulation_attitude", "mirroring",
-                                                *preds)}
-    for pos in source.order:
-      ex = source[pos]
-      true = np.asarray(ex["listener"], np.float64)
-      att = int(ex["attitude"])
-      ref, length = true[0], len(true)
-      acc["random"].add(vico_baselines.random_baseline(ref, length, sigma, rngs["random"]), true, att)
-      acc["simulation"].add(vico_baselines.simulation_baseline(ref, length, train_motion, rngs["simulation"]),
-                            true, att)
-      same = [m for m, a in zip(train_motion, train_att) if a == att] or train_motion
-      acc["simulation_attitude"].add(
-          vico_baselines.simulation_baseline(ref, length, same, rngs["simulation_attitude"]), true, att)
-      acc["mirroring"].add(vico_baselines.mirroring_baseline(ref, np.asarray(ex["speaker"], np.float64)), true, att)
-      for name, p in preds.items():
-        acc[name].add(p[pos], true, att)
-    results[split] = {m: a.result() for m, a in acc.items()}
+    results[split] = _vico_fd(source, train_motion, train_att, sigma, seed=seed, split_idx=split_idx,
+                              methods=preds,
+                              predictions=lambda pos, true: ((name, p[pos]) for name, p in preds.items()))
     if curves is None:
       curves = [(source[pos], preds["model"][pos]) for pos in source.order[:plot_clips]]
-  order = ["random", "simulation", "simulation_attitude", "mirroring", *ABLATIONS, "wrong_audio", "model"]
+  order = [*VICO_BASELINES, *ABLATIONS, "wrong_audio", "model"]
   results = {s: {m: results[s][m] for m in order if m in results[s]} for s in results}
   with open(os.path.join(eval_dir, "fd.json"), "w", encoding="utf-8") as f:
     json.dump(results, f, indent=2, sort_keys=False)
@@ -304,26 +319,15 @@ def evaluate_react_fd(workdir: str, *, splits: Iterable[str] = ("test", "ood"), 
     samples = sample_reactions(task, params, source, num_samples=num_samples, seed=seed, batch_size=batch_size,
                                num_neighbours=config.get("num_neighbours", 1))
     row_of = {int(p): r for r, p in enumerate(samples["positions"])}
-    rngs = {m: np.random.default_rng([seed, split_idx, i]) for i, m in
-            enumerate(("random", "simulation", "simulation_attitude"))}
-    acc = {m: fd_lib.FDAccumulator() for m in ("random", "simulation", "simulation_attitude", "mirroring", "model")}
-    for pos in source.order:
-      ex = source[pos]
-      true = np.asarray(ex["listener"], np.float64)
-      att = int(ex["attitude"])
-      ref, length = true[0], len(true)
-      acc["random"].add(vico_baselines.random_baseline(ref, length, sigma, rngs["random"]), true, att)
-      acc["simulation"].add(vico_baselines.simulation_baseline(ref, length, train_motion, rngs["simulation"]),
-                            true, att)
-      same = [m for m, a in zip(train_motion, train_att) if a == att] or train_motion
-      acc["simulation_attitude"].add(
-          vico_baselines.simulation_baseline(ref, length, same, rngs["simulation_attitude"]), true, att)
-      acc["mirroring"].add(vico_baselines.mirroring_baseline(ref, np.asarray(ex["speaker"], np.float64)), true, att)
+
+    def sampled(pos, true, samples=samples, row_of=row_of):
       for s in range(num_samples):
-        pred = np.array(samples["motion"][row_of[int(pos)], s, :length], np.float64)
-        pred[0] = ref
-        acc["model"].add(pred, true, att)
-    results[split] = {m: a.result() for m, a in acc.items()}
+        pred = np.array(samples["motion"][row_of[int(pos)], s, :len(true)], np.float64)
+        pred[0] = true[0]
+        yield "model", pred
+
+    results[split] = _vico_fd(source, train_motion, train_att, sigma, seed=seed, split_idx=split_idx,
+                              methods=("model",), predictions=sampled)
   eval_dir = os.path.join(workdir, "eval")
   os.makedirs(eval_dir, exist_ok=True)
   with open(os.path.join(eval_dir, "fd.json"), "w", encoding="utf-8") as f:

@@ -44,6 +44,17 @@ def load_run(workdir: str, step: int | None = None):
   return config, task, params, step
 
 
+def _write_eval(workdir: str, name: str, results: dict[str, Any], markdown: str) -> str:
+  """Writes `W/eval/{name}.json` (the results, indented) and `W/eval/{name}.md`; returns `W/eval`."""
+  eval_dir = os.path.join(workdir, "eval")
+  os.makedirs(eval_dir, exist_ok=True)
+  with open(os.path.join(eval_dir, f"{name}.json"), "w", encoding="utf-8") as f:
+    json.dump(results, f, indent=2)
+  with open(os.path.join(eval_dir, f"{name}.md"), "w", encoding="utf-8") as f:
+    f.write(markdown)
+  return eval_dir
+
+
 def _round_up(n: int, m: int) -> int:
   return -(-n // m) * m
 
@@ -128,8 +139,6 @@ def evaluate_vico(workdir: str, *, splits: Iterable[str] = ("test", "ood"), seed
   train = pipeline.open_split(config.data_dir, config.dataset, "train")
   train_motion, train_att = _train_listeners(train)
   sigma = random_sigma * np.asarray(train.stats["motion/std"], np.float64)
-  eval_dir = os.path.join(workdir, "eval")
-  os.makedirs(eval_dir, exist_ok=True)
   results: dict[str, Any] = {}
   curves = None
   for split_idx, split in enumerate(splits):
@@ -146,13 +155,11 @@ def evaluate_vico(workdir: str, *, splits: Iterable[str] = ("test", "ood"), seed
       curves = [(source[pos], preds["model"][pos]) for pos in source.order[:plot_clips]]
   order = [*VICO_BASELINES, *ABLATIONS, "wrong_audio", "model"]
   results = {s: {m: results[s][m] for m in order if m in results[s]} for s in results}
-  with open(os.path.join(eval_dir, "fd.json"), "w", encoding="utf-8") as f:
-    json.dump(results, f, indent=2, sort_keys=False)
-  with open(os.path.join(eval_dir, "fd.md"), "w", encoding="utf-8") as f:
-    f.write(f"# Feature distance (x100), checkpoint step {step}\n\n")
-    f.write("Mean L1 of de-normalised angle / exp / trans coefficients over predicted frames (frame 0, the "
-            "given reference, excluded); `average` pools all clips. Lower is better.\n\n")
-    f.write(fd_lib.markdown_table(results))
+  eval_dir = _write_eval(
+      workdir, "fd", results,
+      f"# Feature distance (x100), checkpoint step {step}\n\n"
+      "Mean L1 of de-normalised angle / exp / trans coefficients over predicted frames (frame 0, the given "
+      "reference, excluded); `average` pools all clips. Lower is better.\n\n" + fd_lib.markdown_table(results))
   if curves:
     plot_pose_curves(curves, os.path.join(eval_dir, "pose_curves.png"))
   logging.info("wrote %s", os.path.join(eval_dir, "fd.json"))
@@ -281,20 +288,15 @@ def evaluate_react(workdir: str, *, splits: Iterable[str] | None = None, seed: i
     neighbours = _neighbour_matrix(source)
     results[split] = {name: react_metrics.compute_all(p, listener, speaker, neighbours, convention=convention)
                       for name, p in methods.items()}
-  eval_dir = os.path.join(workdir, "eval")
-  os.makedirs(eval_dir, exist_ok=True)
-  with open(os.path.join(eval_dir, "react.json"), "w", encoding="utf-8") as f:
-    json.dump(results, f, indent=2)
-  with open(os.path.join(eval_dir, "react.md"), "w", encoding="utf-8") as f:
-    f.write(f"# REACT metrics ({convention} convention), checkpoint step {step}, {num_samples} samples\n\n")
-    f.write(f"Computed on `{lis_key}`. Higher is better for FRCorr, FRDiv, FRVar, FRDvs; lower for FRDist, "
-            "FRSyn.\n\n")
-    metric_names = ("fr_corr", "fr_dist", "fr_div", "fr_var", "fr_dvs", "fr_syn")
-    for split, rows in results.items():
-      f.write(f"## {split}\n\n| method | " + " | ".join(metric_names) + " |\n|---|" + "---|" * 6 + "\n")
-      for name, vals in rows.items():
-        f.write(f"| {name} | " + " | ".join(f"{vals[k]:.4f}" for k in metric_names) + " |\n")
-      f.write("\n")
+  md = [f"# REACT metrics ({convention} convention), checkpoint step {step}, {num_samples} samples\n\n",
+        f"Computed on `{lis_key}`. Higher is better for FRCorr, FRDiv, FRVar, FRDvs; lower for FRDist, FRSyn.\n\n"]
+  metric_names = ("fr_corr", "fr_dist", "fr_div", "fr_var", "fr_dvs", "fr_syn")
+  for split, rows in results.items():
+    md.append(f"## {split}\n\n| method | " + " | ".join(metric_names) + " |\n|---|" + "---|" * 6 + "\n")
+    for name, vals in rows.items():
+      md.append(f"| {name} | " + " | ".join(f"{vals[k]:.4f}" for k in metric_names) + " |\n")
+    md.append("\n")
+  _write_eval(workdir, "react", results, "".join(md))
   return results
 
 
@@ -328,13 +330,9 @@ def evaluate_react_fd(workdir: str, *, splits: Iterable[str] = ("test", "ood"), 
 
     results[split] = _vico_fd(source, train_motion, train_att, sigma, seed=seed, split_idx=split_idx,
                               methods=("model",), predictions=sampled)
-  eval_dir = os.path.join(workdir, "eval")
-  os.makedirs(eval_dir, exist_ok=True)
-  with open(os.path.join(eval_dir, "fd.json"), "w", encoding="utf-8") as f:
-    json.dump(results, f, indent=2)
-  with open(os.path.join(eval_dir, "fd.md"), "w", encoding="utf-8") as f:
-    f.write(f"# Feature distance (x100), checkpoint step {step}, model row pooled over {num_samples} samples\n\n")
-    f.write(fd_lib.markdown_table(results))
+  _write_eval(workdir, "fd", results,
+              f"# Feature distance (x100), checkpoint step {step}, model row pooled over {num_samples} samples\n\n"
+              + fd_lib.markdown_table(results))
   return results
 
 

@@ -7,9 +7,8 @@ from jax import lax
 import jax
 import jax.numpy as jnp
 
-from listen_jax.metrics.react.inputs import _as_array
+from listen_jax.metrics.react.inputs import _as_pair
 from listen_jax.metrics.react.inputs import _check_convention
-from listen_jax.metrics.react.inputs import _check_pair
 from listen_jax.metrics.react.inputs import neighbour_lists
 
 
@@ -77,9 +76,7 @@ def fr_corr(pred, listener, neighbours, *, convention: str = 'react2023', chunk:
     The metric as a Python float.
   """
   _check_convention(convention)
-  pred = _as_array(pred, 'pred', 4)
-  listener = _as_array(listener, 'listener', 3)
-  _check_pair(pred, listener, 'listener')
+  pred, listener = _as_pair(pred, listener, 'listener')
   index, mask = neighbour_lists(neighbours, pred.shape[0])
   per_item = _fr_corr_items(pred, listener, jnp.asarray(index), jnp.asarray(mask), convention=convention,
                             chunk=chunk)

@@ -34,11 +34,15 @@ def _as_array(x: Any, name: str, ndim: int) -> jax.Array:
   return arr
 
 
-def _check_pair(pred: jax.Array, other: jax.Array, name: str) -> None:
+def _as_pair(pred: Any, other: Any, name: str) -> tuple[jax.Array, jax.Array]:
+  """`pred` [N, S, T, D] and `other` [N, T, D] (named `name`) as checked arrays (`_as_array`) of matching shape."""
+  pred = _as_array(pred, 'pred', 4)
+  other = _as_array(other, name, 3)
   n, _, t, d = pred.shape
   if other.shape != (n, t, d):
     raise ValueError(f'{name} must have shape [N, T, D] = {(n, t, d)} to match pred {tuple(pred.shape)}, '
                      f'got {tuple(other.shape)}')
+  return pred, other
 
 
 def _neighbour_rows(neighbours: Any, n: int) -> np.ndarray:

@@ -7,9 +7,8 @@ from jax import lax
 import jax
 import jax.numpy as jnp
 
-from listen_jax.metrics.react.inputs import _as_array
+from listen_jax.metrics.react.inputs import _as_pair
 from listen_jax.metrics.react.inputs import _check_convention
-from listen_jax.metrics.react.inputs import _check_pair
 
 
 # Official TLCC lag range at 25 fps: range(-(2 * 25 - 1), 2 * 25) -> -49..49.
@@ -96,7 +95,5 @@ def fr_syn(pred, speaker, *, convention: str = 'react2023', max_lag: int = MAX_L
     The metric as a Python float.
   """
   _check_convention(convention)
-  pred = _as_array(pred, 'pred', 4)
-  speaker = _as_array(speaker, 'speaker', 3)
-  _check_pair(pred, speaker, 'speaker')
+  pred, speaker = _as_pair(pred, speaker, 'speaker')
   return float(jnp.mean(_fr_syn_items(pred, speaker, convention=convention, max_lag=max_lag, chunk=chunk)))

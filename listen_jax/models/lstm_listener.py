@@ -202,9 +202,8 @@ class ListenerLSTM(nn.Module):
         keep = jax.random.bernoulli(self.make_rng("dropout"), 1.0 - self.dropout, x.shape)
         self.sow("intermediates", f"dropout_keep_l{k}", keep)  # [time, batch, hidden]; a no-op unless mutable
         x = jnp.where(keep, x / (1.0 - self.dropout), 0.0)
-      # Input projection of all steps in one GEMM, outside the recurrence.
-      gates_x = jnp.dot(x.astype(self.dtype), w_ih, preferred_element_type=jnp.float32)
-      x = run_lstm_layer(gates_x, valid, carry[0, k], carry[1, k], w_hh, self.scan_unroll)
+      # The input projection of all steps is one GEMM inside `run_lstm_layer`, outside the recurrence.
+      x = run_lstm_layer(x, valid, carry[0, k], carry[1, k], w_ih, w_hh, self.scan_unroll)
     return x
 
   # -- one frame -----------------------------------------------------------------------------------------------

@@ -85,63 +85,95 @@ def _scan_forward(gates_x, valid, h0, c0, w_hh, unroll, keep_residuals):
   return jax.lax.scan(body, (h0, c0), (gates_x, valid), unroll=unroll)[1]
 
 
-@functools.partial(jax.custom_vjp, nondiff_argnums=(5,))
-def run_lstm_layer(gates_x: jax.Array, valid: jax.Array, h0: jax.Array, c0: jax.Array, w_hh: jax.Array,
-                   unroll: int = 1) -> jax.Array:
-  """Runs one LSTM layer over time; padded steps keep the carry and output zeros.
+def _project_2d(x: jax.Array, w: jax.Array) -> jax.Array:
+  """[time, batch, in] @ [in, out] -> [time * batch, out] float32 (one row-major 2-D GEMM)."""
+  return jnp.dot(x.reshape(-1, x.shape[-1]).astype(w.dtype), w, preferred_element_type=jnp.float32)
+
+
+@functools.partial(jax.custom_vjp, nondiff_argnums=(6,))
+def run_lstm_layer(x: jax.Array, valid: jax.Array, h0: jax.Array, c0: jax.Array, w_ih: jax.Array,
+                   w_hh: jax.Array, unroll: int = 1) -> jax.Array:
+  """Runs one LSTM layer over time (input projection included); padded steps keep the carry and output zeros.
 
   The backward pass is hand-written: a reverse scan computes only the pre-activation gradients (one
-  [batch, 4H] @ [4H, H] product per step) and the recurrent weight gradient is one GEMM over all steps.
+  [batch, 4H] @ [4H, H] product per step, the gate derivatives formed in the same loop body), then the input
+  gradient and both weight gradients are plain 2-D GEMMs over all time steps at once.
 
   Args:
-    gates_x: [time, batch, 4 * hidden] float32 precomputed scaled input projections.
+    x: [time, batch, in] layer input.
     valid: [time, batch, 1] float32, 1 on real frames and 0 on padding; a prefix mask (t < length), which the
       backward pass relies on (the state before a valid step t is the output of step t - 1).
     h0, c0: [batch, hidden] float32 initial state.
-    w_hh: [hidden, 4 * hidden] scaled recurrent weights (see `gate_scale`).
+    w_ih: [in, 4 * hidden] scaled input weights (see `gate_scale`), compute dtype.
+    w_hh: [hidden, 4 * hidden] scaled recurrent weights (see `gate_scale`), compute dtype.
     unroll: scan unroll factor.
 
   Returns:
     [time, batch, hidden] float32 hidden states (zeros on padded steps).
   """
+  gates_x = _project_2d(x, w_ih).reshape(x.shape[0], x.shape[1], -1)
   return _scan_forward(gates_x, valid, h0, c0, w_hh, unroll, keep_residuals=False)
 
 
-def _run_lstm_layer_fwd(gates_x, valid, h0, c0, w_hh, unroll):
-  out, t, c_new = _scan_forward(gates_x, valid, h0, c0, w_hh, unroll, keep_residuals=True)
-  # Everything the reverse scan needs that does not depend on the incoming gradient, for all steps at once:
-  #   d_pre = [dc, dc, dc, dh] * gate_factor,  dc_new = m * dc + dh * cell_factor,  dc_prev = dc_new * f + ...
-  # With a prefix mask the state before valid step t is (out, c_new) of step t - 1.
-  h_prev = jnp.concatenate([h0[None], out[:-1]], axis=0)
-  c_prev = jnp.concatenate([c0[None], c_new[:-1]], axis=0)
-  i, f, g, o = _gates(t)
-  tc = jnp.tanh(c_new)
-  ok = valid > 0.5
-  gate_factor = jnp.where(ok, jnp.concatenate([0.5 * g, 0.5 * c_prev, i, 0.5 * tc], axis=-1) * (1.0 - t * t), 0.0)
-  cell_factor = jnp.where(ok, o * (1.0 - tc * tc), 0.0)
-  return out, (valid, gate_factor, cell_factor, f, h_prev, w_hh)
+def _scan_unmasked(gates_x, h0, c0, w_hh, unroll):
+  """Forward recurrence without masking: (h, tanh pre-activations, c) of every step, [time, batch, ...] each."""
+  def body(carry, gx):
+    h, c = carry
+    t = jnp.tanh(gx + jnp.dot(h.astype(w_hh.dtype), w_hh, preferred_element_type=jnp.float32))
+    i, f, g, o = _gates(t)
+    c = f * c + i * g
+    h = o * jnp.tanh(c)
+    return (h, c), (h, t, c)
+
+  return jax.lax.scan(body, (h0, c0), gates_x, unroll=unroll)[1]
+
+
+def _run_lstm_layer_fwd(x, valid, h0, c0, w_ih, w_hh, unroll):
+  # Valid steps are a prefix, so the recurrence can run unmasked: steps at or after a sequence's length never
+  # influence its valid steps, and their outputs are zeroed here (and their gradients in the backward pass).
+  gates_x = _project_2d(x, w_ih).reshape(x.shape[0], x.shape[1], -1)
+  h, t, c = _scan_unmasked(gates_x, h0, c0, w_hh, unroll)
+  out = jnp.where(valid > 0.5, h, 0.0)
+  return out, (x, valid, h0, c0, w_ih, w_hh, out, t, c)
 
 
 def _run_lstm_layer_bwd(unroll, residuals, d_out):
-  valid, gate_factor, cell_factor, forget, h_prev, w_hh = residuals
+  x, valid, h0, c0, w_ih, w_hh, out, t, c = residuals
+  ok = valid > 0.5
+  # Everything that does not depend on the incoming state gradient, for all steps at once. Factors are zero on
+  # padded steps: those come after every valid step, so the reverse recursion stays exactly zero through them
+  # (the carried state there had no influence on any output) and needs no mask.
+  #   d_pre = [dc, dc, dc, dh] * gate_factor,  dc_new = dc + dh_new * cell_factor,  dc_prev = dc_new * f.
+  c_prev = jnp.concatenate([c0[None], c[:-1]], axis=0)
+  i, f, g, o = _gates(t)
+  tc = jnp.tanh(c)
+  # d tanh(scaled pre) -> d pre is (1 - t^2); the 0.5 of sigmoid(a) = 0.5 tanh(a / 2) + 0.5 is on i, f, o.
+  gate_factor = jnp.where(ok, jnp.concatenate([0.5 * g, 0.5 * c_prev, i, 0.5 * tc], axis=-1) * (1.0 - t * t), 0.0)
+  cell_factor = jnp.where(ok, o * (1.0 - tc * tc), 0.0)
+  forget = jnp.where(ok, f, 0.0)
+  d_out = jnp.where(ok, d_out, 0.0)
   w_t = w_hh.T
 
   def body(carry, inputs):
     dh, dc = carry
-    m, gf, cf, f, dy = inputs
-    dh_new = m * (dh + dy)
-    dc_new = m * dc + dh_new * cf
-    d_pre = jnp.concatenate([dc_new, dc_new, dc_new, dh_new], axis=-1) * gf
-    keep = 1.0 - m
-    dh_prev = jnp.dot(d_pre.astype(w_t.dtype), w_t, preferred_element_type=jnp.float32) + keep * dh
-    dc_prev = dc_new * f + keep * dc
-    return (dh_prev, dc_prev), d_pre
+    gf, cf, fg, dy = inputs
+    dh = dh + dy
+    dc = dc + dh * cf
+    d_pre = jnp.concatenate([dc, dc, dc, dh], axis=-1) * gf
+    dh_prev = jnp.dot(d_pre.astype(w_t.dtype), w_t, preferred_element_type=jnp.float32)
+    return (dh_prev, dc * fg), d_pre
 
-  zeros = jnp.zeros_like(h_prev[0])
-  (dh0, dc0), d_pre = jax.lax.scan(body, (zeros, zeros), (valid, gate_factor, cell_factor, forget, d_out),
-                                   reverse=True, unroll=unroll)
-  d_w = jnp.einsum("tbh,tbk->hk", h_prev, d_pre).astype(w_hh.dtype)
-  return d_pre, jnp.zeros_like(valid), dh0, dc0, d_w
+  zeros = jnp.zeros_like(h0)
+  (dh0, dc0), d_pre = jax.lax.scan(body, (zeros, zeros), (gate_factor, cell_factor, forget, d_out), reverse=True,
+                                   unroll=unroll)
+  time, batch = x.shape[:2]
+  d_pre = d_pre.reshape(time * batch, -1).astype(w_hh.dtype)
+  h_prev = jnp.concatenate([h0[None], out[:-1]], axis=0).reshape(time * batch, -1)  # zeros on padded rows
+  x_valid = jnp.where(ok, x, 0.0).reshape(time * batch, -1)  # padding (even NaN) must not reach the weights
+  d_w_hh = jnp.dot(h_prev.astype(w_hh.dtype).T, d_pre, preferred_element_type=jnp.float32).astype(w_hh.dtype)
+  d_w_ih = jnp.dot(x_valid.astype(w_ih.dtype).T, d_pre, preferred_element_type=jnp.float32).astype(w_ih.dtype)
+  d_x = jnp.dot(d_pre, w_ih.T, preferred_element_type=jnp.float32).reshape(x.shape).astype(x.dtype)
+  return d_x, jnp.zeros_like(valid), dh0, dc0, d_w_ih, d_w_hh
 
 
 run_lstm_layer.defvjp(_run_lstm_layer_fwd, _run_lstm_layer_bwd)
@@ -178,10 +210,9 @@ def _layers_unmasked(x, h0, c0, w_ih, w_hh, unroll):
 
 
 def _layers_masked(x, valid, h0, c0, w_ih, w_hh, unroll):
-  """Per-layer `run_lstm_layer` scans (the training path)."""
+  """Per-layer `run_lstm_layer` scans (the training path, without dropout)."""
   for k in range(len(w_hh)):
-    x = run_lstm_layer(_project(x, w_ih[k]).reshape(x.shape[0], x.shape[1], -1), valid, h0[k], c0[k], w_hh[k],
-                       unroll)
+    x = run_lstm_layer(x, valid, h0[k], c0[k], w_ih[k], w_hh[k], unroll)
   return x
 
 

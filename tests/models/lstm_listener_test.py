@@ -117,19 +117,24 @@ def test_padding_does_not_change_valid_outputs(model_and_vars):
 def test_custom_backward_matches_autodiff():
   r = np.random.default_rng(4)
   f = lambda *s: jnp.asarray(r.normal(size=s), jnp.float32)
-  gates_x, h0, c0, w = f(5, 2, 4 * 8), f(2, 8), f(2, 8), 0.3 * f(8, 4 * 8)
+  x, h0, c0, w_ih, w_hh = f(5, 2, 6), f(2, 8), f(2, 8), 0.3 * f(6, 4 * 8), 0.3 * f(8, 4 * 8)
   valid = jnp.asarray(np.arange(5)[:, None, None] < np.array([5, 3])[None, :, None], jnp.float32)
   weights = f(5, 2, 8)
 
-  def loss(fn, gx, h, c, w):
-    return jnp.sum(jnp.sin(fn(gx, valid, h, c, w, 1) * weights))
+  def loss(fn, x, h, c, wi, wh):
+    return jnp.sum(jnp.sin(fn(x, valid, h, c, wi, wh, 1) * weights))
 
-  plain = lambda gx, v, h, c, w, u: ll._scan_forward(gx, v, h, c, w, u, keep_residuals=False)
-  ours = jax.grad(loss, argnums=(1, 2, 3, 4))(ll.run_lstm_layer, gates_x, h0, c0, w)
-  ref = jax.grad(loss, argnums=(1, 2, 3, 4))(plain, gates_x, h0, c0, w)
+  def plain(x, v, h, c, wi, wh, u):  # autodiff through the forward scan
+    return ll._scan_forward(jnp.einsum("tbi,ik->tbk", x, wi), v, h, c, wh, u, keep_residuals=False)
+
+  args = (x, h0, c0, w_ih, w_hh)
+  ours = jax.grad(loss, argnums=(1, 2, 3, 4, 5))(ll.run_lstm_layer, *args)
+  ref = jax.grad(loss, argnums=(1, 2, 3, 4, 5))(plain, *args)
   for a, b in zip(ours, ref):
+    assert np.abs(np.asarray(b)).sum() > 0
     np.testing.assert_allclose(a, b, atol=1e-5, rtol=1e-5)
-  np.testing.assert_allclose(plain(gates_x, valid, h0, c0, w, 1), ll.run_lstm_layer(gates_x, valid, h0, c0, w, 1))
+  np.testing.assert_allclose(plain(x, valid, h0, c0, w_ih, w_hh, 1), ll.run_lstm_layer(*args[:1], valid, *args[1:], 1),
+                             atol=1e-6)
 
 
 @pytest.mark.parametrize("num_layers", [1, 3])

@@ -194,6 +194,14 @@ def plot_pose_curves(curves, out_png: str) -> None:
 REACT_METHODS = ("model", "gt", "random", "mime", "meanseq", "meanfr", "trans_ae")
 
 
+def motion_stats_group(source) -> str:
+  """Normalisation group of a source's motion: REACT `3dmm`, ViCo `motion` (see the norm_stats contract)."""
+  groups = {"react": "3dmm", "vico": "motion"}
+  if source.kind not in groups:
+    raise ValueError(f"{source}: no motion normalisation group for dataset kind {source.kind!r}")
+  return groups[source.kind]
+
+
 def sample_reactions(task: tasks.Task, params, source, *, num_samples: int, seed: int, batch_size: int = 8,
                      num_neighbours: int = 8) -> dict[str, Any]:
   """S samples per item in `index` order.
@@ -204,6 +212,7 @@ def sample_reactions(task: tasks.Task, params, source, *, num_samples: int, seed
   """
   predict = jax.jit(task.predict)
   base = jax.random.key(seed)
+  group = motion_stats_group(source)
   motion, emotion, positions, lengths = [], [], [], []
   max_len = max(source.lengths)
   for batch, pos in pipeline.iterate_clips(source, data_format="reaction", batch_size=batch_size,
@@ -211,7 +220,7 @@ def sample_reactions(task: tasks.Task, params, source, *, num_samples: int, seed
     n = len(pos)
     samples = [predict(params, batch, jax.random.fold_in(base, s)) for s in range(num_samples)]
     m = np.stack([np.asarray(x["motion"]) for x in samples], axis=1)[:n]
-    motion.append(pipeline.denormalize(m, source.stats, "3dmm"))
+    motion.append(pipeline.denormalize(m, source.stats, group))
     if "emotion" in samples[0]:
       emotion.append(np.stack([np.asarray(x["emotion"]) for x in samples], axis=1)[:n])
     positions.extend(int(p) for p in pos)

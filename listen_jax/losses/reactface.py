@@ -9,7 +9,9 @@ Terms:
     SL1(pose) [+ emotion_weight * masked-mean SL1(emotion)].
   * `appropriate_reconstruction`: min over an item's valid neighbours of that JOINT cost (one neighbour is chosen
     per item for all terms, unlike the reference code whose expression and pose minima may pick different
-    neighbours), averaged over items with at least one valid neighbour and one valid frame.
+    neighbours), averaged over items with at least one valid neighbour and one valid frame. With `level_pool` > 0
+    every neighbour's level (its mean over the crop) is first moved toward the level shared by all the item's
+    neighbours (`pool_levels`), so the min picks a movement and the level is the appropriate reactions' average.
   * `kl_divergence`: KL(N(mu, sigma) || N(0, I)) per latent dim, mean over dims, averaged over the windows that
     start inside the clip, then over items.
   * `diversity`: RBF energy mean_b exp(-||Y_a - Y_b||^2 / scale) over all pairs a < b of S >= 2 samples, with the
@@ -111,22 +113,51 @@ def listener_reconstruction(pred: jax.Array, target: jax.Array, lengths: jax.Arr
   return _item_mean(cost, weight), {k: _item_mean(v, weight) for k, v in parts.items()}
 
 
+def pool_levels(targets: jax.Array, neighbour_mask: jax.Array, lengths: jax.Array, amount: float = 1.0) -> jax.Array:
+  """Moves each neighbour's level (per-channel mean over the valid frames) toward the neighbours' shared level.
+
+  The level of a real reaction is mostly the listener's own (identity, resting face), which a generator that only
+  sees the speaker cannot know: fitted to the closest neighbour, it memorises the training listeners' levels and
+  guesses a wrong one on unseen people. Pooling keeps each neighbour's movement and replaces its level by
+  (1 - amount) * own + amount * mean over the item's valid neighbours.
+
+  Args:
+    targets: [B, K, T, C]; neighbour_mask: [B, K] bool/0-1; lengths: [B] valid frames.
+    amount: 0 (no change) .. 1 (every neighbour gets the shared level).
+
+  Returns:
+    [B, K, T, C] targets with pooled levels (padding frames are shifted too; they stay masked).
+  """
+  if not amount:
+    return targets
+  mask = frame_mask(lengths, targets.shape[2])[:, None, :, None]
+  level = jnp.sum(targets * mask, axis=2) / jnp.maximum(jnp.sum(mask, axis=2), 1.0)  # [B, K, C]
+  valid = neighbour_mask.astype(targets.dtype)[..., None]
+  shared = jnp.sum(level * valid, axis=1, keepdims=True) / jnp.maximum(jnp.sum(valid, axis=1, keepdims=True), 1.0)
+  return targets + (amount * (shared - level))[:, :, None]
+
+
 def appropriate_reconstruction(pred: jax.Array, neighbours: jax.Array, neighbour_mask: jax.Array,
                                lengths: jax.Array, *, pred_emotion: jax.Array | None = None,
                                neighbour_emotion: jax.Array | None = None, pose_weight: float = 10.0,
-                               emotion_weight: float = 1.0) -> tuple[jax.Array, dict[str, jax.Array]]:
+                               emotion_weight: float = 1.0, level_pool: float = 0.0
+                               ) -> tuple[jax.Array, dict[str, jax.Array]]:
   """Min over valid neighbours of the joint reconstruction cost (Eq. 5), averaged over items.
 
   Args:
     pred: [B, T, D]; neighbours: [B, K, T, D]; neighbour_mask: [B, K] bool/0-1; lengths: [B] valid frames.
     pred_emotion: [B, T, E] or None; neighbour_emotion: [B, K, T, E] or None.
     pose_weight, emotion_weight: term weights.
+    level_pool: `pool_levels` amount applied to the neighbours' 3DMM and emotion before the min (0: off).
 
   Returns:
     (loss scalar, dict(expression, pose[, emotion] of the chosen neighbours, averaged; 'best' [B] int32 index)).
     Items with no valid neighbour or no valid frame get weight 0.
   """
   mask = frame_mask(lengths, neighbours.shape[2])
+  neighbours = pool_levels(neighbours, neighbour_mask, lengths, level_pool)
+  if neighbour_emotion is not None:
+    neighbour_emotion = pool_levels(neighbour_emotion, neighbour_mask, lengths, level_pool)
   cost, parts = reconstruction_cost(
       pred[:, None], neighbours, mask[:, None], pred_emotion=None if pred_emotion is None else pred_emotion[:, None],
       target_emotion=neighbour_emotion, pose_weight=pose_weight, emotion_weight=emotion_weight)
@@ -221,5 +252,5 @@ def speaker_reconstruction(pred: jax.Array, target: jax.Array, lengths: jax.Arra
 
 
 __all__ = ["appropriate_reconstruction", "diversity", "expression_pose_indices", "frame_mask", "kl_divergence",
-           "listener_reconstruction", "motion_energy", "reconstruction_cost", "smooth_l1", "smoothness",
+           "listener_reconstruction", "motion_energy", "pool_levels", "reconstruction_cost", "smooth_l1", "smoothness",
            "speaker_reconstruction", "temporal_std"]

@@ -23,6 +23,9 @@ Config fields read (all optional except `model_name = 'reactface'`):
       (masked SmoothL1; REACT only; 0 disables).
     energy (0.0): weight of `motion_energy`: the per-dim temporal std of every sample (3DMM, and emotion when
       present) should match the real listener's within the crop (counters the flat conditional-mean reactions).
+    level_pool (0.0): stage 2: how far each neighbour's level (3DMM and emotion mean over the crop) is moved
+      toward the level shared by the item's neighbours before the min (`rf_losses.pool_levels`; 1 = fully), so the
+      model learns the appropriate reactions' common level instead of memorising each training listener's own.
     num_samples (2): samples per step in stage 2 (the speaker is encoded once; every sample gets the reconstruction,
       KL and smoothness terms, and all pairs get the diversity term). Stage 1 uses one sample.
 
@@ -41,7 +44,7 @@ from listen_jax.models.reactface import EmotionReadout, ReactFace
 
 LOSS_DEFAULTS = {"stage": 2, "kl": 1e-4, "div": 100.0, "div_scale": 100.0, "smooth": 10.0,
                  "smooth_expression": 0.1, "speaker": 1.0, "pose": 10.0, "emotion": 1.0, "num_samples": 2,
-                 "readout": 10.0, "energy": 0.0}
+                 "readout": 10.0, "energy": 0.0, "level_pool": 0.0}
 
 
 def loss_settings(config) -> dict[str, Any]:
@@ -99,7 +102,7 @@ def make_task(config) -> tasks.Task:
         value, parts = rf_losses.appropriate_reconstruction(
             pred, batch["neighbour_3dmm"], batch["neighbour_mask"], lengths, pred_emotion=pred_emo,
             neighbour_emotion=batch.get("neighbour_emotion") if has_emotion else None,
-            pose_weight=settings["pose"], emotion_weight=settings["emotion"])
+            pose_weight=settings["pose"], emotion_weight=settings["emotion"], level_pool=settings["level_pool"])
         parts.pop("best")
         return value, parts
     rec, parts = jax.vmap(rec_fn)(motion, emotion if has_emotion else None)

@@ -67,6 +67,36 @@ def test_emotion_term_joins_the_cost():
   np.testing.assert_allclose(loss, 0.5 * 0.01 / 52, rtol=1e-5)
 
 
+def test_pool_levels_keeps_movement_and_shares_the_level():
+  nb = np.zeros((1, 3, 4, 2), np.float32)
+  nb[0, 0, :, 0] = [1.0, 3.0, 100.0, 100.0]  # level 2 over the 2 valid frames (frames 2, 3 are padding)
+  nb[0, 1, :, 0] = [4.0, 4.0, 0.0, 0.0]      # level 4
+  nb[0, 2, :, 0] = 50.0                      # masked-out neighbour: does not enter the shared level (3)
+  mask = jnp.array([[1, 1, 0]], bool)
+  out = np.asarray(rl.pool_levels(jnp.asarray(nb), mask, jnp.array([2])))
+  np.testing.assert_allclose(out[0, 0, :2, 0], [2.0, 4.0])  # movement kept, level 2 -> 3
+  np.testing.assert_allclose(out[0, 1, :2, 0], [3.0, 3.0])
+  np.testing.assert_allclose(out[..., 1], 0.0)
+  half = np.asarray(rl.pool_levels(jnp.asarray(nb), mask, jnp.array([2]), 0.5))
+  np.testing.assert_allclose(half[0, 1, :2, 0], [3.5, 3.5])
+  np.testing.assert_array_equal(np.asarray(rl.pool_levels(jnp.asarray(nb), mask, jnp.array([2]), 0.0)), nb)
+
+
+def test_level_pool_makes_the_level_a_neighbour_average():
+  # Two neighbours with the same movement at levels -1 and +1: without pooling a flat prediction at either level
+  # is a perfect fit; with full pooling only the shared level 0 is.
+  t = 4
+  move = np.array([0.0, 0.2, 0.0, -0.2], np.float32)
+  nb = np.stack([move - 1.0, move + 1.0])[None, :, :, None] * np.ones((1, 1, 1, 58), np.float32)
+  lengths, mask = jnp.array([t]), jnp.ones((1, 2), bool)
+  at = lambda level: jnp.asarray(move + level)[None, :, None] * jnp.ones((1, 1, 58))  # noqa: E731
+  raw = [float(rl.appropriate_reconstruction(at(v), jnp.asarray(nb), mask, lengths)[0]) for v in (-1.0, 0.0)]
+  pooled = [float(rl.appropriate_reconstruction(at(v), jnp.asarray(nb), mask, lengths, level_pool=1.0)[0])
+            for v in (-1.0, 0.0)]
+  assert raw[0] == pytest.approx(0.0, abs=1e-7) and raw[1] > 0.1
+  assert pooled[1] == pytest.approx(0.0, abs=1e-7) and pooled[0] > 0.1
+
+
 def test_kl_divergence_masks_windows():
   mu = jnp.zeros((2, 3, 4)).at[:, 2].set(5.0)
   logvar = jnp.zeros((2, 3, 4))

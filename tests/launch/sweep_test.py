@@ -29,37 +29,55 @@ def test_mean_std_and_target_check():
 
 
 def test_sweep_writes_a_consistent_summary_and_reuses_finished_runs(tmp_path):
+  # One real run (data, build, a 2-step training, evaluation) on a tiny config; the second seed's result.json is
+  # seed 0's with shifted values, so the summary over two seeds is checked without a second training.
   config = sweep_cli.load_config_file("configs/reactface.py:smoke")
   with config.unlocked():
-    config.num_train_steps = 4
-    config.checkpoint_every = 4
+    config.num_train_steps = 2
+    config.checkpoint_every = 2
     config.eval.num_samples = 2
   out = os.fspath(tmp_path / "sweep")
-  summary = sweep_cli.run_sweep(config, out, seeds=["0", "1"], sizes=["6"],
-                                synthetic_kwargs={"min_seconds": 1.5, "max_seconds": 1.5}, info={"config": "smoke"})
+  kwargs = {"synthetic_kwargs": {"min_seconds": 1.0, "max_seconds": 1.0}, "info": {"config": "smoke"}}
+  sweep_cli.run_sweep(config, out, seeds=["0"], sizes=["6"], **kwargs)
+  seed0_path = os.path.join(out, "n6", "seed0", "result.json")
+  with open(seed0_path, encoding="utf-8") as f:
+    seed0 = json.load(f)
+  assert seed0["num_clips"] == 6 and seed0["seed"] == 0 and seed0["fd"] is None
+  seed1 = json.loads(json.dumps(seed0))
+  seed1["seed"] = 1
+  for methods in seed1["react"].values():
+    for row in methods.values():
+      for metric in row:
+        row[metric] += 1.0
+  os.makedirs(os.path.join(out, "n6", "seed1"))
+  with open(os.path.join(out, "n6", "seed1", "result.json"), "w", encoding="utf-8") as f:
+    json.dump(seed1, f)
+  mtime = os.path.getmtime(seed0_path)
+  # Resume: finished runs are read back, not retrained (their workdirs may even be gone).
+  summary = sweep_cli.run_sweep(config, out, seeds=["0", "1"], sizes=["6"], **kwargs)
+  assert os.path.getmtime(seed0_path) == mtime
   with open(os.path.join(out, "summary.json"), encoding="utf-8") as f:
     on_disk = json.load(f)
   assert on_disk == json.loads(json.dumps(summary))
+  assert on_disk["config"] == "smoke" and on_disk["metrics"] == list(sweep.METRICS)
   entry = on_disk["sizes"]["6"]
   assert entry["seeds"] == [0, 1]
   assert set(entry["react"]) == {"val", "test"}
   for split, methods in entry["react"].items():
     assert {"model", "gt", "random", "mime", "meanseq", "meanfr"} <= set(methods)
-    with open(os.path.join(out, "n6", "seed1", "result.json"), encoding="utf-8") as f:
-      seed1 = json.load(f)["react"][split]
     for method, stats in methods.items():
       assert set(stats) == set(sweep.METRICS)
       for metric, stat in stats.items():
-        vals = stat["values"]
-        assert len(vals) == 2 and vals[1] == pytest.approx(seed1[method][metric])
-        assert stat["mean"] == pytest.approx(sum(vals) / 2)
-        assert stat["std"] == pytest.approx(abs(vals[0] - vals[1]) / math.sqrt(2))
-    assert isinstance(entry["target"][split]["pass"], bool)
+        first = seed0["react"][split][method][metric]
+        assert math.isfinite(first) or metric == "fr_dvs"
+        if not math.isfinite(first):
+          continue
+        assert stat["values"] == pytest.approx([first, first + 1.0])
+        assert stat["mean"] == pytest.approx(first + 0.5)
+        assert stat["std"] == pytest.approx(math.sqrt(0.5))
+    target = entry["target"][split]
+    assert isinstance(target["pass"], bool)
+    assert {c["name"] for c in target["checks"]} >= {"fr_corr vs meanseq", "fr_dist vs meanseq", "fr_div > 0",
+                                                      "fr_var >= 0.5 gt"}
   md = open(os.path.join(out, "summary.md"), encoding="utf-8").read()
-  assert "## 6 clips, test" in md and "| meanseq |" in md
-  # Resume: finished runs are read back, not retrained (their workdirs may even be gone).
-  mtime = os.path.getmtime(os.path.join(out, "n6", "seed0", "result.json"))
-  again = sweep_cli.run_sweep(config, out, seeds=["0", "1"], sizes=["6"],
-                              synthetic_kwargs={"min_seconds": 1.5, "max_seconds": 1.5}, info={"config": "smoke"})
-  assert json.loads(json.dumps(again)) == on_disk
-  assert os.path.getmtime(os.path.join(out, "n6", "seed0", "result.json")) == mtime
+  assert "## 6 clips, test" in md and "## 6 clips, val" in md and "| meanseq |" in md

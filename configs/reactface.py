@@ -53,7 +53,7 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   c.loss.num_samples = 2  # Samples per step for the diversity term.
   c.loss.readout = 10.0  # Fit the emotion readout on the real listener's (3DMM, emotion) pairs (REACT only).
   c.loss.energy = 40.0  # Match each sample's per-dim temporal std to the real listener's (motion_energy).
-  c.loss.level_pool = 1.0  # Stage 2: neighbours' levels (crop means) pooled to their shared level before the min.
+  c.loss.level_pool = 0.0  # Stage 2: neighbours' levels (crop means) pooled to their shared level (1 = fully; off: measured worse).
 
   c.eval = ml_collections.ConfigDict()
   c.eval.num_samples = 10  # Samples per speaker for generation and the REACT metrics.

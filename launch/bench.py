@@ -11,7 +11,10 @@ Prints one JSON line per figure, {"name": ..., "value": ..., "unit": ...}:
                        synchronous CPU dispatch unless --nosync_dispatch;
   streams_realtime     concurrent streams one process serves at --fps in real time, from the measured time of one
                        batched step over --num_streams streams (capacity = num_streams * (1/fps) / step time).
-Timings are medians over repeats after a warm-up (compilation excluded).
+Timings are medians over repeats after a warm-up (compilation excluded). Training and whole-clip inference run
+with JAX's default asynchronous dispatch, as `launch.train` runs them (the next step is dispatched while the
+current one computes); the streaming figures run in a child process with synchronous dispatch (see
+--sync_dispatch), the mode of a latency-bound real-time server.
 
 With --against=torch the same process also times the reference model written in PyTorch
 (`listen_jax.bridge.torch_reference.ReferenceListener`, holding the same weights; torch CPU with as many threads
@@ -22,6 +25,8 @@ alternate, each pair gives a ratio torch seconds / JAX seconds, and the medians 
 plus torch_train_frames_per_s and torch_infer_frames_per_s. Only ratios from one run compare across machines.
 """
 import os
+import subprocess
+import sys
 import time
 
 from absl import app, flags
@@ -40,7 +45,9 @@ flags.DEFINE_integer("stream_frames", 1000, "Frames pushed per timed repeat of o
 flags.DEFINE_enum("against", "", ["", "torch"], "Also time the PyTorch reference model side by side.")
 flags.DEFINE_integer("pair_repeats", 7, "Alternating JAX/torch repeat pairs with --against=torch.")
 flags.DEFINE_bool("sync_dispatch", True, "Streaming figures with synchronous CPU dispatch "
-                  "(jax_cpu_enable_async_dispatch=False), as a latency-bound real-time server would run.")
+                  "(jax_cpu_enable_async_dispatch=False), as a latency-bound real-time server would run; they are "
+                  "then timed in a child process, since the mode is fixed when the CPU client starts.")
+flags.DEFINE_enum("only", "", ["", "stream"], "Time only these figures (internal: the streaming child process).")
 
 
 
@@ -113,14 +120,60 @@ def _torch_twin(config, params, batch, clip):
   return train, infer_timed
 
 
+def _stream_figures(config, rng, params=None):
+  """Times ListenerStream: one stream's per-frame latency and the batched capacity (emits both figures)."""
+  import jax  # pylint: disable=g-import-not-at-top
+  from listen_jax import infer, tasks  # pylint: disable=g-import-not-at-top
+
+  task = tasks.get_task(config)
+  if params is None:  # timing does not depend on the weights' values
+    params = task.init(jax.random.key(0), _batch(config, 1, config.window, rng))["params"]
+
+  m = config.model
+  stats = {"audio/mean": np.zeros(m.audio_dim), "audio/std": np.ones(m.audio_dim),
+           "motion/mean": np.zeros(m.motion_dim), "motion/std": np.ones(m.motion_dim)}
+  first = rng.normal(size=(m.motion_dim,)).astype(np.float32)
+  attitude = 1 if m.get("use_attitude") else None
+  stream = infer.ListenerStream(task.model, {"params": params}, stats, first, attitude=attitude)
+  audio = rng.normal(size=(FLAGS.stream_frames, m.audio_dim)).astype(np.float32)
+  speaker = rng.normal(size=(FLAGS.stream_frames, m.motion_dim)).astype(np.float32)
+  for t in range(FLAGS.stream_frames // 2):  # warm-up: caches, branch predictors, CPU clocks
+    np.asarray(stream.push(audio[t], speaker[t]))
+  per_frame = []
+  for _ in range(FLAGS.repeats + 2):
+    t0 = time.perf_counter()
+    for t in range(FLAGS.stream_frames):
+      np.asarray(stream.push(audio[t], speaker[t]))
+    per_frame.append((time.perf_counter() - t0) / FLAGS.stream_frames)
+  timing.emit("stream_step_us", np.median(per_frame) * 1e6, "us")
+
+  s = FLAGS.num_streams
+  firsts = rng.normal(size=(s, m.motion_dim)).astype(np.float32)
+  many = infer.ListenerStream(task.model, {"params": params}, stats, firsts,
+                              attitude=np.ones((s,), np.int32) if attitude is not None else None)
+  a_s = jax.device_put(rng.normal(size=(s, m.audio_dim)).astype(np.float32))
+  v_s = jax.device_put(rng.normal(size=(s, m.motion_dim)).astype(np.float32))
+  for _ in range(5):
+    jax.block_until_ready(many.push(a_s, v_s))
+  times = []
+  for _ in range(50):
+    t0 = time.perf_counter()
+    jax.block_until_ready(many.push(a_s, v_s))
+    times.append(time.perf_counter() - t0)
+  step_s = float(np.median(times))
+  timing.emit("streams_step_ms", step_s * 1e3, f"ms per step of {s} streams")
+  timing.emit("streams_realtime", s * (1.0 / FLAGS.fps) / step_s, f"streams at {FLAGS.fps:g} fps")
+
+
 def main(argv):
   del argv
   import jax  # pylint: disable=g-import-not-at-top
-  if FLAGS.sync_dispatch:
-    # Read when the CPU client is created, so it must be set before the first computation. The train and
-    # whole-clip figures are milliseconds per call, so dispatch mode does not change them measurably.
-    jax.config.update("jax_cpu_enable_async_dispatch", False)
-  from listen_jax import infer, tasks  # pylint: disable=g-import-not-at-top
+  if FLAGS.only == "stream":
+    # Read when the CPU client is created, so it must be set before the first computation.
+    jax.config.update("jax_cpu_enable_async_dispatch", not FLAGS.sync_dispatch)
+    _stream_figures(FLAGS.config, np.random.default_rng(0))
+    return
+  from listen_jax import tasks  # pylint: disable=g-import-not-at-top
   from listen_jax.train import optim, trainer  # pylint: disable=g-import-not-at-top
 
   config = FLAGS.config
@@ -165,42 +218,16 @@ def main(argv):
     timing.emit("torch_infer_frames_per_s", FLAGS.clip_frames / np.median([t for _, t in infer_pairs]), "frames/s")
     timing.emit("train_speedup_vs_torch", np.median([t / j for j, t in train_pairs]), "x (median of paired ratios)")
     timing.emit("infer_speedup_vs_torch", np.median([t / j for j, t in infer_pairs]), "x (median of paired ratios)")
-  params = state.params
-
-  m = config.model
-  stats = {"audio/mean": np.zeros(m.audio_dim), "audio/std": np.ones(m.audio_dim),
-           "motion/mean": np.zeros(m.motion_dim), "motion/std": np.ones(m.motion_dim)}
-  first = rng.normal(size=(m.motion_dim,)).astype(np.float32)
-  attitude = 1 if m.get("use_attitude") else None
-  stream = infer.ListenerStream(task.model, {"params": params}, stats, first, attitude=attitude)
-  audio = rng.normal(size=(FLAGS.stream_frames, m.audio_dim)).astype(np.float32)
-  speaker = rng.normal(size=(FLAGS.stream_frames, m.motion_dim)).astype(np.float32)
-  for t in range(FLAGS.stream_frames // 2):  # warm-up: caches, branch predictors, CPU clocks
-    np.asarray(stream.push(audio[t], speaker[t]))
-  per_frame = []
-  for _ in range(FLAGS.repeats + 2):
-    t0 = time.perf_counter()
-    for t in range(FLAGS.stream_frames):
-      np.asarray(stream.push(audio[t], speaker[t]))
-    per_frame.append((time.perf_counter() - t0) / FLAGS.stream_frames)
-  timing.emit("stream_step_us", np.median(per_frame) * 1e6, "us")
-
-  s = FLAGS.num_streams
-  firsts = rng.normal(size=(s, m.motion_dim)).astype(np.float32)
-  many = infer.ListenerStream(task.model, {"params": params}, stats, firsts,
-                              attitude=np.ones((s,), np.int32) if attitude is not None else None)
-  a_s = jax.device_put(rng.normal(size=(s, m.audio_dim)).astype(np.float32))
-  v_s = jax.device_put(rng.normal(size=(s, m.motion_dim)).astype(np.float32))
-  for _ in range(5):
-    jax.block_until_ready(many.push(a_s, v_s))
-  times = []
-  for _ in range(50):
-    t0 = time.perf_counter()
-    jax.block_until_ready(many.push(a_s, v_s))
-    times.append(time.perf_counter() - t0)
-  step_s = float(np.median(times))
-  timing.emit("streams_step_ms", step_s * 1e3, f"ms per step of {s} streams")
-  timing.emit("streams_realtime", s * (1.0 / FLAGS.fps) / step_s, f"streams at {FLAGS.fps:g} fps")
+  if FLAGS.sync_dispatch:
+    # A child process, so that its CPU client starts in synchronous dispatch mode.
+    child = subprocess.run([sys.executable, "-m", "launch.bench", *sys.argv[1:], "--only=stream"], check=False,
+                           stdout=subprocess.PIPE, text=True)
+    sys.stdout.write(child.stdout)
+    sys.stdout.flush()
+    if child.returncode:
+      raise RuntimeError(f"the streaming benchmark child process failed with exit status {child.returncode}")
+  else:
+    _stream_figures(config, rng, state.params)
 
 
 if __name__ == "__main__":

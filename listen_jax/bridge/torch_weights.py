@@ -304,7 +304,8 @@ def vico_variables_to_torch(variables: Mapping[str, Any], as_numpy: bool = False
     return out
   import torch  # pylint: disable=g-import-not-at-top
 
-  return {key: torch.from_numpy(value) for key, value in out.items()}
+  # Own, writable copies: arrays fetched from JAX are read-only views torch must not write through.
+  return {key: torch.from_numpy(np.array(value)) for key, value in out.items()}
 
 
 # -- import into a workdir -----------------------------------------------------------------------------------------

@@ -1,6 +1,6 @@
 """Evaluate a training workdir.
 
-  python -m launch.evaluate --workdir=W [--splits=test,ood] [--seed=0]
+  python -m launch.evaluate --workdir=W [--splits=test,ood] [--seed=0] [--anchor=reference|none]
 
 ViCo models write W/eval/fd.json + fd.md + pose_curves.png (FD per attitude vs the Random / Simulation /
 Simulation* / Mirroring baselines, ablations when W/ablations/<name>/ or --ablation flags point at checkpoints).
@@ -19,6 +19,8 @@ flags.DEFINE_list("splits", None, "Splits to evaluate (default: test,ood for ViC
 flags.DEFINE_integer("seed", 0, "Seed for baselines and sampling (evaluation is bit-reproducible per seed).")
 flags.DEFINE_list("ablation", [], "name=workdir pairs for ablation models (audio_only, visual_only).")
 flags.DEFINE_integer("batch_size", 16, "Clips per inference batch.")
+flags.DEFINE_enum("anchor", "reference", ["reference", "none"], "ReactFace on ViCo data, FD: shift each sample so "
+                  "its frame 0 is the listener's reference frame (as every ViCo baseline starts), or score as generated.")
 
 
 def main(argv):
@@ -35,7 +37,8 @@ def main(argv):
   else:
     res = evaluation.evaluate_react(FLAGS.workdir, splits=FLAGS.splits, seed=FLAGS.seed)
     if str(config.dataset).startswith("vico"):  # a sampling model on ViCo data: also FD vs the ViCo baselines
-      fd = evaluation.evaluate_react_fd(FLAGS.workdir, splits=FLAGS.splits or ("test", "ood"), seed=FLAGS.seed)
+      fd = evaluation.evaluate_react_fd(FLAGS.workdir, splits=FLAGS.splits or ("test", "ood"), seed=FLAGS.seed,
+                                        anchor=FLAGS.anchor)
       for split, methods in fd.items():
         for method, table in methods.items():
           logging.info("FD %s %s %s", split, method, table.get("average", table))

@@ -309,14 +309,22 @@ def evaluate_react(workdir: str, *, splits: Iterable[str] | None = None, seed: i
   return results
 
 
+ANCHORS = ("reference", "none")
+
+
 def evaluate_react_fd(workdir: str, *, splits: Iterable[str] = ("test", "ood"), seed: int = 0,
-                      random_sigma: float = 0.1, batch_size: int = 8) -> dict[str, Any]:
+                      random_sigma: float = 0.1, batch_size: int = 8, anchor: str = "reference") -> dict[str, Any]:
   """ViCo FD of a sampling model (ReactFace `:vico`) against the ViCo baselines: writes `W/eval/fd.json` + `fd.md`.
 
   Every one of the `eval.num_samples` samples per clip is scored as a prediction of the clip (FD pools them, so
-  the model's row is the mean FD over samples); frame 0 is replaced by the true reference frame, which FD skips.
+  the model's row is the mean FD over samples). The ViCo task hands every method the listener's reference frame,
+  and every baseline starts from it; a speaker-conditioned sampler does not see it, so with
+  `anchor='reference'` each sample is shifted by (reference - its frame 0): its motion is kept and its level is
+  the listener's own. `anchor='none'` scores the samples as generated (frame 0, which FD skips, still replaced).
   The Random / Simulation / Simulation* / Mirroring rows are drawn exactly as in `evaluate_vico`.
   """
+  if anchor not in ANCHORS:
+    raise ValueError(f"evaluate_react_fd: anchor={anchor!r}, expected one of {ANCHORS}")
   config, task, params, step = load_run(workdir)
   num_samples = int(config.get("eval", ml_collections.ConfigDict()).get("num_samples", 10))
   train = pipeline.open_split(config.data_dir, config.dataset, "train")
@@ -334,13 +342,16 @@ def evaluate_react_fd(workdir: str, *, splits: Iterable[str] = ("test", "ood"), 
     def sampled(pos, true, samples=samples, row_of=row_of):
       for s in range(num_samples):
         pred = np.array(samples["motion"][row_of[int(pos)], s, :len(true)], np.float64)
+        if anchor == "reference":
+          pred += true[0] - pred[0]
         pred[0] = true[0]
         yield "model", pred
 
     results[split] = _vico_fd(source, train_motion, train_att, sigma, seed=seed, split_idx=split_idx,
                               methods=("model",), predictions=sampled)
   _write_eval(workdir, "fd", results,
-              f"# Feature distance (x100), checkpoint step {step}, model row pooled over {num_samples} samples\n\n"
+              f"# Feature distance (x100), checkpoint step {step}, model row pooled over {num_samples} samples"
+              f" (anchor: {anchor})\n\n"
               + fd_lib.markdown_table(results))
   return results
 

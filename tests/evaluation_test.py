@@ -33,3 +33,48 @@ def test_sample_reactions_denormalises_with_the_source_kinds_group(monkeypatch, 
 def test_motion_stats_group_rejects_unknown_kinds():
   with pytest.raises(ValueError, match="kind"):
     evaluation.motion_stats_group(types.SimpleNamespace(kind="other"))
+
+
+class _ViCoSplit:
+  """A tiny in-memory ViCo split: listener/speaker [T, 73], attitude, the features the FD driver reads."""
+
+  kind = "vico"
+  features = {"attitude": None}
+
+  def __init__(self, seed, n=3, t=6):
+    r = np.random.default_rng(seed)
+    self.items = [{"listener": r.normal(size=(t, 73)) + 5.0 * r.normal(size=73), "speaker": r.normal(size=(t, 73)),
+                   "attitude": i % 3, "index": i} for i in range(n)]
+    self.order = list(range(n))
+    self.lengths = [t] * n
+    self.stats = {"motion/mean": np.zeros(73), "motion/std": np.ones(73)}
+
+  def __getitem__(self, pos):
+    return self.items[pos]
+
+
+def test_react_fd_anchors_each_sample_at_the_reference_frame(monkeypatch, tmp_path):
+  splits = {"train": _ViCoSplit(0), "test": _ViCoSplit(1)}
+  test = splits["test"]
+  # Samples = the true listener with its level removed plus a constant offset per sample: anchored at the
+  # reference frame they are the truth exactly (FD 0); scored as generated they are far off.
+  offsets = np.array([3.0, -2.0])
+  motion = np.stack([np.stack([it["listener"] - it["listener"][0] + o for o in offsets]) for it in test.items])
+  settings = {"eval": {"num_samples": 2}}
+  config = types.SimpleNamespace(data_dir="D", dataset="vico", get=lambda k, d=None: settings.get(k, d))
+  monkeypatch.setattr(evaluation, "load_run", lambda w: (config, None, None, 7))
+  monkeypatch.setattr(evaluation.pipeline, "open_split", lambda d, ds, split: splits[split])
+  monkeypatch.setattr(evaluation, "sample_reactions", lambda *a, **k: {
+      "motion": motion, "positions": np.arange(3), "lengths": np.full(3, 6)})
+  written = {}
+  monkeypatch.setattr(evaluation, "_write_eval", lambda w, name, res, md: written.update(res=res, md=md))
+  anchored = evaluation.evaluate_react_fd(str(tmp_path), splits=("test",))
+  assert "anchor: reference" in written["md"] and written["res"] is anchored
+  for coeff, value in anchored["test"]["model"]["average"].items():
+    assert value == pytest.approx(0.0, abs=1e-9), coeff
+  raw = evaluation.evaluate_react_fd(str(tmp_path), splits=("test",), anchor="none")
+  assert raw["test"]["model"]["average"]["exp"] > 3 * raw["test"]["random"]["average"]["exp"] > 0
+  # The baselines do not depend on the anchor.
+  assert raw["test"]["random"] == anchored["test"]["random"]
+  with pytest.raises(ValueError, match="anchor"):
+    evaluation.evaluate_react_fd(str(tmp_path), anchor="mean")

@@ -194,14 +194,6 @@ def plot_pose_curves(curves, out_png: str) -> None:
 REACT_METHODS = ("model", "gt", "random", "mime", "meanseq", "meanfr", "trans_ae")
 
 
-def motion_stats_group(source) -> str:
-  """Normalisation group of a source's motion: REACT `3dmm`, ViCo `motion` (see the norm_stats contract)."""
-  groups = {"react": "3dmm", "vico": "motion"}
-  if source.kind not in groups:
-    raise ValueError(f"{source}: no motion normalisation group for dataset kind {source.kind!r}")
-  return groups[source.kind]
-
-
 def sample_reactions(task: tasks.Task, params, source, *, num_samples: int, seed: int, batch_size: int = 8,
                      num_neighbours: int = 8) -> dict[str, Any]:
   """S samples per item in `index` order.
@@ -212,7 +204,7 @@ def sample_reactions(task: tasks.Task, params, source, *, num_samples: int, seed
   """
   predict = jax.jit(task.predict)
   base = jax.random.key(seed)
-  group = motion_stats_group(source)
+  group = pipeline.track_group(source, "reaction", "listener_3dmm")  # REACT '3dmm', ViCo 'motion'
   motion, emotion, positions, lengths = [], [], [], []
   max_len = max(source.lengths)
   for batch, pos in pipeline.iterate_clips(source, data_format="reaction", batch_size=batch_size,

@@ -31,6 +31,7 @@ from listen_jax.data.pipeline.normalization import normalize
 from listen_jax.data.pipeline.source import ClipSource
 from listen_jax.data.pipeline.source import open_split
 from listen_jax.data.pipeline.assemble import DATA_FORMATS
+from listen_jax.data.pipeline.assemble import track_group
 from listen_jax.data.pipeline.windows import count_windows
 from listen_jax.data.pipeline.windows import enumerate_windows
 from listen_jax.data.pipeline.windows import make_train_iterator

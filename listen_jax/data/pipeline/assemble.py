@@ -62,6 +62,17 @@ def _format_spec(source: ClipSource, data_format: str) -> _Format:
   return _Format(tuple(tracks), neighbour_tracks=tuple(neighbour_tracks))
 
 
+def track_group(source: ClipSource, data_format: str, key: str) -> str | None:
+  """The normalisation group of batch track `key` in `data_format` on `source` (None: the track stays raw).
+
+  E.g. `listener_3dmm` of the 'reaction' format is z-scored with group '3dmm' on REACT and 'motion' on ViCo.
+  """
+  for track in _format_spec(source, data_format).tracks:
+    if track.key == key:
+      return track.group
+  raise ValueError(f"{source.name}: data_format {data_format!r} has no track {key!r}")
+
+
 def _check_stats(source: ClipSource, spec: _Format) -> None:
   for track in spec.tracks:
     if track.group is not None:

@@ -70,3 +70,14 @@ def test_reaction_format_on_vico_uses_listener_as_only_neighbour():
   no_mel = vico_source(mel=False)
   with pytest.raises(ValueError, match="audio_mel"):
     pipeline.make_train_iterator(no_mel, data_format="reaction", window=6, stride=1, global_batch_size=1, seed=0)
+
+
+def test_track_group_names_each_formats_normalisation_group():
+  vico = vico_source()
+  react = pipeline.ClipSource(react_examples([8, 8], [[1], [0]]), REACT_STATS)
+  assert pipeline.track_group(react, "reaction", "listener_3dmm") == "3dmm"
+  assert pipeline.track_group(vico, "reaction", "listener_3dmm") == "motion"
+  assert pipeline.track_group(vico, "vico", "audio") == "audio"
+  assert pipeline.track_group(react, "reaction", "listener_emotion") is None  # emotion stays raw
+  with pytest.raises(ValueError, match="no track 'listener'"):
+    pipeline.track_group(react, "reaction", "listener")

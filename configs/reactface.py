@@ -53,7 +53,7 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   c.loss.num_samples = 2  # Samples per step for the diversity term.
   c.loss.readout = 10.0  # Fit the emotion readout on the real listener's (3DMM, emotion) pairs (REACT only).
   c.loss.energy = 40.0  # Match each sample's per-dim temporal std to the real listener's (motion_energy).
-  c.loss.level_pool = 0.0  # Stage 2: neighbours' levels (crop means) pooled to their shared level (1 = fully; off: measured worse).
+  c.loss.level_pool = 0.0  # Stage 2: pool the neighbours' crop-mean levels (1 = fully; off: measured worse).
 
   c.eval = ml_collections.ConfigDict()
   c.eval.num_samples = 10  # Samples per speaker for generation and the REACT metrics.
@@ -68,7 +68,6 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
     c.loss.kl = 1e-5
     c.loss.energy = 0.0
     c.loss.readout = 0.0
-    c.loss.level_pool = 0.0
     c.optimizer.learning_rate = 2e-5
     c.optimizer.schedule = "constant"
     c.optimizer.warmup_steps = 0

@@ -115,7 +115,7 @@ def make_task(config) -> tasks.Task:
     total = (metrics["rec"] + settings["kl"] * metrics["kl"] + settings["smooth"] * metrics["smooth"]
              + settings["speaker"] * speaker)
     if has_emotion and settings["readout"] and m.emotion_from == "motion":
-      readout = EmotionReadout(m.feature_dim, m.emotion_dim).apply(
+      readout = EmotionReadout(m.feature_dim, m.emotion_dim, m.readout_context).apply(
           {"params": params["cell"]["emotion_readout"]}, batch["listener_3dmm"])
       mask = rf_losses.frame_mask(lengths, readout.shape[1])[..., None]
       err = rf_losses.smooth_l1(readout, batch["listener_emotion"]) * mask

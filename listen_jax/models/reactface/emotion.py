@@ -12,20 +12,46 @@ EMOTION_SOURCES = ("motion", "features")
 
 
 class EmotionReadout(nn.Module):
-  """Reads the emotion vector off a (z-scored) 3DMM frame: Dense -> ReLU -> Dense -> `emotion_activation`.
+  """Reads the emotion vector off a (z-scored) 3DMM sequence, causally: features -> ReLU -> Dense -> activation.
 
-  The emotion of a face is a function of the face, so the head sees only the generated 3DMM; the ReactFace task
-  also fits it on the real listener's 3DMM -> emotion pairs (`config.loss.readout`), which keeps the generated
-  emotion moving with the generated face instead of collapsing to the neighbours' mean.
+  The emotion of a face is a function of the face and of how it moves (arousal grows with motion energy), so the
+  head sees only the generated 3DMM: frame t's emotion is read from frames t - context + 1 .. t (a causal
+  convolution; `context = 1` is a per-frame Dense). The ReactFace task also fits it on the real listener's
+  3DMM -> emotion pairs (`config.loss.readout`), which keeps the generated emotion moving with the generated face
+  instead of collapsing to the neighbours' mean.
+
+  Attributes:
+    hidden: hidden width.
+    emotion_dim: E.
+    context: frames per output frame (1 = the current frame only).
   """
 
   hidden: int
   emotion_dim: int
+  context: int = 1
 
   @nn.compact
-  def __call__(self, motion: jax.Array) -> jax.Array:
-    e = nn.relu(nn.Dense(self.hidden, name="emotion_hidden")(motion))
-    return emotion_activation(nn.Dense(self.emotion_dim, name="emotion_head")(e))
+  def __call__(self, motion: jax.Array, history: jax.Array | None = None) -> jax.Array:
+    """[B, T, D] 3DMM -> [B, T, E] emotion.
+
+    Args:
+      motion: [B, T, D] frames to read.
+      history: [B, context - 1, D] frames just before `motion` (oldest first); None repeats the first frame
+        (a sequence that was at rest before it starts).
+    """
+    if self.context < 1:
+      raise ValueError(f"EmotionReadout.context must be >= 1, got {self.context}")
+    if self.context == 1:
+      e = nn.Dense(self.hidden, name="emotion_hidden")(motion)
+    else:
+      k = self.context - 1
+      if history is None:
+        history = jnp.repeat(motion[:, :1], k, axis=1)
+      if history.shape[1] != k:
+        raise ValueError(f"EmotionReadout: history has {history.shape[1]} frames, expected context - 1 = {k}")
+      x = jnp.concatenate([history.astype(motion.dtype), motion], axis=1)
+      e = nn.Conv(self.hidden, (self.context,), padding="VALID", name="emotion_hidden")(x)
+    return emotion_activation(nn.Dense(self.emotion_dim, name="emotion_head")(nn.relu(e)))
 
 
 def emotion_activation(logits: jax.Array) -> jax.Array:

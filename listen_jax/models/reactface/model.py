@@ -30,7 +30,8 @@ Architecture (d = feature_dim, H = num_heads, w = window, p = period, every bias
     -> `decoder_latent_layers` `DecoderBlock`s (causal self-attention, unmasked cross-attention onto the latents)
     -> `DecoderBlock` onto the speaker audio features of window i (k = 2 bias: frame t hears audio <= 2t+1)
     -> `DecoderBlock` onto the speaker motion features of window i (k = 1 bias: frame t sees frames <= t)
-    -> Dense(D) 3DMM head; emotion head Dense(d) -> ReLU -> Dense(E) on the generated 3DMM (`emotion_from=
+    -> Dense(D) 3DMM head; emotion head Dense(d) -> ReLU -> Dense(E) on the generated 3DMM, a causal convolution
+    over its last `readout_context` frames when that is > 1 (arousal follows motion energy) (`emotion_from=
     'motion'`) or on concat(3DMM, decoder features) ('features'), with sigmoid (15 AU), tanh (2 VA) and softmax
     (8 expression) groups when E = 25 (REACT layout), linear otherwise.
 
@@ -89,6 +90,8 @@ class ReactFace(nn.Module):
     emotion_from: what the emotion head reads: 'motion' (the generated 3DMM frame only; `EmotionReadout`) or
       'features' (concat(3DMM, decoder features), the reference's 2023 emotion head), which can predict the
       expected emotion directly instead of the emotion of the expected face.
+    readout_context: generated frames the 'motion' emotion head reads per output frame (1 = the current frame;
+      up to window + 1, the history coming from the previous window; a clip starts at rest).
   """
 
   feature_dim: int = 128
@@ -112,10 +115,16 @@ class ReactFace(nn.Module):
   decoder_latent_layers: int = 2
   include_current_frame: bool = True
   emotion_from: str = "motion"
+  readout_context: int = 1
 
   def setup(self):
     if self.emotion_from not in EMOTION_SOURCES:
       raise ValueError(f"ReactFace.emotion_from={self.emotion_from!r}: expected one of {EMOTION_SOURCES}")
+    if not 1 <= self.readout_context <= self.window + 1:
+      raise ValueError(f"ReactFace.readout_context={self.readout_context}: expected 1..window + 1 "
+                       f"(= {self.window + 1}; the history comes from the previous window)")
+    if self.readout_context > 1 and self.emotion_from != "motion":
+      raise ValueError("ReactFace.readout_context > 1 needs emotion_from='motion'")
     if not self.motion_dim:
       raise ValueError("ReactFace.motion_dim is not set (58 for REACT FaceVerse, 73 for ViCo)")
     if self.slopes not in attention.SLOPES:
@@ -130,7 +139,7 @@ class ReactFace(nn.Module):
         emotion_dim=self.emotion_dim or 0, slopes=self.slopes, dropout=self.dropout, vae_layers=self.vae_layers,
         vae_num_heads=self.vae_num_heads, vae_ffn_dim=self.vae_ffn_dim,
         decoder_latent_layers=self.decoder_latent_layers, include_current_frame=self.include_current_frame,
-        emotion_from=self.emotion_from)
+        emotion_from=self.emotion_from, readout_context=self.readout_context)
 
   def _check_inputs(self, audio, motion, emotion, what: str):
     return check_speaker_inputs(what, audio, motion, emotion, motion_dim=self.motion_dim,

@@ -41,6 +41,7 @@ class ReactionWindow(nn.Module):
   decoder_latent_layers: int = 2
   include_current_frame: bool = True
   emotion_from: str = "motion"
+  readout_context: int = 1
 
   @nn.compact
   def __call__(self, carry: dict[str, jax.Array], xs: dict[str, jax.Array], *, deterministic: bool = True):
@@ -82,6 +83,14 @@ class ReactionWindow(nn.Module):
     motion = nn.Dense(self.motion_dim, name="motion_head")(hid)
     out = {"motion": motion, "mu": mu, "logvar": logvar}
     if self.emotion_dim:
-      readout_in = motion if self.emotion_from == "motion" else jnp.concatenate([motion, hid], axis=-1)
-      out["emotion"] = EmotionReadout(d, self.emotion_dim, name="emotion_readout")(readout_in)
+      readout = EmotionReadout(d, self.emotion_dim, self.readout_context, name="emotion_readout")
+      if self.emotion_from == "motion":
+        history = None
+        if self.readout_context > 1:  # the previous window's last frames; window 0 starts at rest
+          k = self.readout_context - 1
+          history = jnp.where(index == 0, jnp.repeat(motion[:, :1], k, axis=1),
+                              carry["prev_motion"][:, w - k:].astype(motion.dtype))
+        out["emotion"] = readout(motion, history)
+      else:
+        out["emotion"] = readout(jnp.concatenate([motion, hid], axis=-1))
     return {"prev_motion": motion, "z_prev": z}, out

@@ -48,8 +48,12 @@ def random_params(model, *args, **kwargs):
 
 @pytest.fixture(scope="module")
 def react():
-  """Tiny REACT model; `apply` draws two samples (noise [2, B, nW, L]) so one compiled graph serves every test."""
-  model = tiny(58, 25)
+  """Tiny REACT model; `apply` draws two samples (noise [2, B, nW, L]) so one compiled graph serves every test.
+
+  Its emotion head reads 3 frames, so causality and online == offline also cover the readout history that
+  crosses window boundaries.
+  """
+  model = tiny(58, 25, readout_context=3)
   audio, motion, emotion, noise = inputs(2, T, 58, 25)
   params = random_params(model, audio, motion, emotion, noise=noise)
   apply = jax.jit(lambda p, a, m, e, n: model.apply(p, a, m, e, noise=n, num_samples=2))
@@ -161,3 +165,34 @@ def test_emotion_from_features_reads_decoder_features():
   assert shapes["motion"] == (58, 16) and shapes["features"] == (58 + 16, 16)
   with pytest.raises(ValueError, match="emotion_from='face'"):
     tiny(58, 25, emotion_from="face").init(jax.random.key(1), audio, motion, emotion, noise=noise)
+
+
+@pytest.mark.parametrize("kw, match", [(dict(readout_context=W + 2), "readout_context=6"),
+                                       (dict(readout_context=0), "readout_context=0"),
+                                       (dict(readout_context=2, emotion_from="features"), "needs emotion_from")])
+def test_bad_readout_context_raises(kw, match):
+  audio, motion, emotion, noise = inputs(1, 4, 58, 25)
+  with pytest.raises(ValueError, match=match):
+    jax.eval_shape(lambda: tiny(58, 25, **kw).init(jax.random.key(1), audio, motion, emotion, noise=noise))
+
+
+def test_emotion_readout_context_is_causal_and_chunkable():
+  """A 4-frame readout: frame t reads frames t-3..t; chunks with their history equal the whole-sequence call, a
+  missing history repeats the first frame, and the readout sees motion (a still face differs from a moving one)."""
+  head = reactface.EmotionReadout(8, 25, context=4)
+  x = jnp.asarray(np.random.RandomState(0).randn(2, 12, 5), jnp.float32)
+  params = head.init(jax.random.key(0), x)
+  whole = head.apply(params, x)
+  chunks = [head.apply(params, x[:, :5])] + [head.apply(params, x[:, a:a + 4], x[:, a - 3:a]) for a in (5, 9)]
+  np.testing.assert_allclose(np.concatenate(chunks[:1] + [c[:, :4] for c in chunks[1:]], axis=1)[:, :12], whole,
+                             atol=1e-6)
+  rest = jnp.repeat(x[:, :1], 3, axis=1)
+  np.testing.assert_allclose(head.apply(params, x, rest), whole, atol=1e-6)
+  late = x.at[:, 7:].add(1.0)
+  np.testing.assert_allclose(head.apply(params, late)[:, :7], whole[:, :7], atol=1e-6)
+  still = jnp.repeat(x[:, 6:7], 12, axis=1)
+  moving = still.at[:, 3].add(2.0)  # one moved frame changes the readout of frames 3..6 only
+  diff = np.abs(np.asarray(head.apply(params, moving) - head.apply(params, still))).max(axis=(0, 2))
+  assert (diff[3:7] > 1e-4).all() and (diff[:3] < 1e-6).all() and (diff[7:] < 1e-6).all()
+  with pytest.raises(ValueError, match="history has 2 frames"):
+    head.apply(params, x, x[:, :2])

@@ -40,6 +40,7 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   c.model.include_current_frame = True  # Frame t hears its own audio frames 2t, 2t+1.
   c.model.emotion_from = "motion"  # Emotion head input: 'motion' (generated 3DMM) | 'features' (3DMM + decoder).
   c.model.readout_context = 9  # Frames the 'motion' emotion head reads (causal; arousal needs motion energy).
+  c.model.au_output = "binary"  # Emitted AUs: 'binary' occurrences 1[p > 0.5] (REACT's labels) | 'probability'.
 
   c.loss = ml_collections.ConfigDict()
   c.loss.stage = 2  # 1: reconstruction vs real listener; 2: appropriate reconstruction + diversity.
@@ -70,6 +71,7 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
     c.loss.energy = 0.0
     c.loss.readout = 0.0
     c.model.readout_context = 1
+    c.model.au_output = "probability"
     c.optimizer.learning_rate = 2e-5
     c.optimizer.schedule = "constant"
     c.optimizer.warmup_steps = 0

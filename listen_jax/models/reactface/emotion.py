@@ -9,6 +9,7 @@ from listen_jax import layouts
 
 
 EMOTION_SOURCES = ("motion", "features")
+AU_OUTPUTS = ("probability", "binary")
 
 
 class EmotionReadout(nn.Module):
@@ -61,3 +62,22 @@ def emotion_activation(logits: jax.Array) -> jax.Array:
   sl = layouts.REACT_EMOTION.slices
   return jnp.concatenate([jax.nn.sigmoid(logits[..., sl["au"]]), jnp.tanh(logits[..., sl["va"]]),
                           jax.nn.softmax(logits[..., sl["expr"]], axis=-1)], axis=-1)
+
+
+def emit_aus(emotion: jax.Array, au_output: str) -> jax.Array:
+  """The emitted emotion: AU probabilities kept ('probability') or AU occurrences 1[p > 0.5] ('binary').
+
+  REACT's 15 AU columns are binary occurrences (the official evaluation's `--binarize` rounds exactly these), so a
+  sampled reaction emits the most likely occurrence of each AU for the face it generated; valence, arousal and the
+  expression probabilities pass through. Emotion vectors that are not the 25-d REACT layout pass through.
+
+  Args:
+    emotion: [..., E] output of `emotion_activation`.
+    au_output: one of `AU_OUTPUTS`.
+  """
+  if au_output not in AU_OUTPUTS:
+    raise ValueError(f"au_output={au_output!r}: expected one of {AU_OUTPUTS}")
+  if au_output == "probability" or emotion.shape[-1] != layouts.REACT_EMOTION.dim:
+    return emotion
+  au = layouts.REACT_EMOTION.slices["au"]
+  return emotion.at[..., au].set((emotion[..., au] > 0.5).astype(emotion.dtype))

@@ -58,7 +58,9 @@ import jax.numpy as jnp
 import numpy as np
 
 from listen_jax.models import attention
+from listen_jax.models.reactface.emotion import AU_OUTPUTS
 from listen_jax.models.reactface.emotion import EMOTION_SOURCES
+from listen_jax.models.reactface.emotion import emit_aus
 from listen_jax.models.reactface.inputs import check_speaker_inputs
 from listen_jax.models.reactface.speaker import SpeakerEncoder
 from listen_jax.models.reactface.speaker import init_speaker_cache
@@ -92,6 +94,9 @@ class ReactFace(nn.Module):
       expected emotion directly instead of the emotion of the expected face.
     readout_context: generated frames the 'motion' emotion head reads per output frame (1 = the current frame;
       up to window + 1, the history coming from the previous window; a clip starts at rest).
+    au_output: how the 15 REACT AUs are emitted at inference (`deterministic=True`): 'probability' or 'binary'
+      occurrences 1[p > 0.5] (`emit_aus`; REACT's labels are occurrences). Training (`deterministic=False`) always
+      sees the probabilities, so the losses stay differentiable.
   """
 
   feature_dim: int = 128
@@ -116,8 +121,11 @@ class ReactFace(nn.Module):
   include_current_frame: bool = True
   emotion_from: str = "motion"
   readout_context: int = 1
+  au_output: str = "probability"
 
   def setup(self):
+    if self.au_output not in AU_OUTPUTS:
+      raise ValueError(f"ReactFace.au_output={self.au_output!r}: expected one of {AU_OUTPUTS}")
     if self.emotion_from not in EMOTION_SOURCES:
       raise ValueError(f"ReactFace.emotion_from={self.emotion_from!r}: expected one of {EMOTION_SOURCES}")
     if not 1 <= self.readout_context <= self.window + 1:
@@ -158,7 +166,7 @@ class ReactFace(nn.Module):
         drawn from the 'sample' rng when None.
       num_samples: None for one sample (outputs without a sample axis), or S: the speaker is encoded once and S
         independent reaction samples are generated (outputs get a leading [S] axis).
-      deterministic: disables dropout (else the 'dropout' rng is used).
+      deterministic: inference: disables dropout (else the 'dropout' rng is used) and emits AUs as `au_output`.
 
     Returns:
       dict(motion [(S,) B, T, D], emotion [(S,) B, T, E] if emotion_dim, mu and logvar [(S,) B, nW, L],
@@ -213,6 +221,8 @@ class ReactFace(nn.Module):
            "logvar": jnp.transpose(outs["logvar"].reshape(num_windows, s, b, -1), (1, 2, 0, 3))}
     if self.emotion_dim:
       out["emotion"] = frames(outs["emotion"])
+      if deterministic:
+        out["emotion"] = emit_aus(out["emotion"], self.au_output)
     if num_samples is None:
       out = {k: v[0] for k, v in out.items()}
     out["speaker_recon"] = enc["recon"][:, :t]
@@ -246,7 +256,7 @@ class ReactFace(nn.Module):
       speaker_audio: [B, 2w, F] log-mel of this window. speaker_3dmm: [B, w, D]. speaker_emotion: [B, w, E] or None.
         A final partial window is padded at the end by the caller (trim the outputs).
       noise: [B, L] standard-normal latent noise of this window.
-      deterministic: disables dropout.
+      deterministic: inference: disables dropout and emits AUs as `au_output`.
 
     Returns:
       (new carry, dict(motion [B, w, D], emotion [B, w, E] if emotion_dim, mu [B, L], logvar [B, L])).
@@ -263,6 +273,8 @@ class ReactFace(nn.Module):
                                 deterministic=deterministic)
     new_carry = {"speaker": cache, "motion_prev": motion_feats, "audio_prev": audio_feats, **cell_carry,
                  "window": index + 1}
+    if self.emotion_dim and deterministic:
+      out = {**out, "emotion": emit_aus(out["emotion"], self.au_output)}
     return new_carry, out
 
 

@@ -196,3 +196,26 @@ def test_emotion_readout_context_is_causal_and_chunkable():
   assert (diff[3:7] > 1e-4).all() and (diff[:3] < 1e-6).all() and (diff[7:] < 1e-6).all()
   with pytest.raises(ValueError, match="history has 2 frames"):
     head.apply(params, x, x[:, :2])
+
+
+def test_binary_aus_at_inference_online_equals_offline(react):
+  """au_output='binary' emits AU occurrences 1[p > 0.5] at inference (offline and online alike), leaves valence,
+  arousal and expressions as they are, and keeps probabilities in training (deterministic=False)."""
+  prob_model, params, apply = react
+  model = tiny(58, 25, readout_context=3, au_output="binary")
+  audio, motion, emotion, noise = inputs(2, T, 58, 25, seed=5)
+  probs = apply(params, audio, motion, emotion, two_noises(noise, 14))["emotion"][0]
+  binary = jax.jit(lambda p, a, m, e, n: model.apply(p, a, m, e, noise=n))(params, audio, motion, emotion, noise)
+  emo = np.asarray(binary["emotion"])
+  np.testing.assert_array_equal(emo[..., :15], np.asarray(probs[..., :15] > 0.5, np.float32))
+  assert 0 < emo[..., :15].mean() < 1  # both occurrences appear on this draw
+  np.testing.assert_allclose(emo[..., 15:], probs[..., 15:], atol=1e-6)
+  online = jax.jit(functools.partial(online_rollout, model))(params, audio, motion, emotion, noise)
+  np.testing.assert_array_equal(online["emotion"][..., :15], emo[..., :15])
+  np.testing.assert_allclose(online["emotion"][..., 15:], emo[..., 15:], atol=1e-5)
+  trained = model.apply(params, audio, motion, emotion, noise=noise, deterministic=False,
+                        rngs={"dropout": jax.random.key(0)})["emotion"]
+  assert np.all((np.asarray(trained[..., :15]) > 0) & (np.asarray(trained[..., :15]) < 1))
+  with pytest.raises(ValueError, match="au_output='round'"):
+    jax.eval_shape(lambda: tiny(58, 25, au_output="round").init(jax.random.key(1), audio, motion, emotion,
+                                                                 noise=noise))

@@ -200,11 +200,14 @@ def sample_reactions(task: tasks.Task, params, source, *, num_samples: int, seed
 
   Returns `{'motion': [N, S, T, D] raw units, 'emotion': [N, S, T, E] (when the data has emotion),
   'positions': [N], 'lengths': [N]}`; clips are padded to the longest clip (the caller crops to a common T).
+  On ViCo the model generates motion relative to the listener's reference frame (`pipeline.track_reference`),
+  which is added back, so every sample starts from the reference like the ViCo baselines.
   Sample s of every item uses the key `fold_in(key(seed), s)`, so results are reproducible per seed.
   """
   predict = jax.jit(task.predict)
   base = jax.random.key(seed)
-  group = pipeline.track_group(source, "reaction", "listener_3dmm")  # REACT '3dmm', ViCo 'motion'
+  group = pipeline.track_group(source, "reaction", "listener_3dmm")  # REACT '3dmm', ViCo 'motion_delta'
+  reference = pipeline.track_reference(source, "reaction", "listener_3dmm")  # ViCo: 'listener' (relative track)
   motion, emotion, positions, lengths = [], [], [], []
   max_len = max(source.lengths)
   for batch, pos in pipeline.iterate_clips(source, data_format="reaction", batch_size=batch_size,
@@ -212,7 +215,10 @@ def sample_reactions(task: tasks.Task, params, source, *, num_samples: int, seed
     n = len(pos)
     samples = [predict(params, batch, jax.random.fold_in(base, s)) for s in range(num_samples)]
     m = np.stack([np.asarray(x["motion"]) for x in samples], axis=1)[:n]
-    motion.append(pipeline.denormalize(m, source.stats, group))
+    m = pipeline.denormalize(m, source.stats, group)
+    if reference is not None:  # relative to the clip's first frame: start from the listener's reference frame
+      m = m + np.stack([np.asarray(source[int(p)][reference][0], np.float32) for p in pos])[:, None, None]
+    motion.append(m)
     if "emotion" in samples[0]:
       emotion.append(np.stack([np.asarray(x["emotion"]) for x in samples], axis=1)[:n])
     positions.extend(int(p) for p in pos)

@@ -11,14 +11,21 @@ from listen_jax import evaluation
 FEATURES = {"react": ("speaker_audio", "speaker_3dmm", "listener_3dmm"), "vico": ("audio_mel", "speaker", "listener")}
 
 
+class _FakeSource(types.SimpleNamespace):
+  def __getitem__(self, pos):
+    return self.items[pos]
+
+
 def _fake_source(kind, group, dim=3):
   stats = {f"{group}/mean": np.full(dim, 10.0, np.float32), f"{group}/std": np.full(dim, 2.0, np.float32)}
-  return types.SimpleNamespace(kind=kind, stats=stats, lengths=[4, 4], features=FEATURES[kind], name=kind)
+  items = [{"listener": np.full((4, dim), 100.0 * (i + 1), np.float32)} for i in range(2)]
+  return _FakeSource(kind=kind, stats=stats, lengths=[4, 4], features=FEATURES[kind], name=kind, items=items)
 
 
-@pytest.mark.parametrize("kind,group", [("react", "3dmm"), ("vico", "motion")])
+@pytest.mark.parametrize("kind,group", [("react", "3dmm"), ("vico", "motion_delta")])
 def test_sample_reactions_denormalises_with_the_source_kinds_group(monkeypatch, kind, group):
-  # ViCo data has no '3dmm' statistics (its group is 'motion'): ReactFace ':vico' evaluation raised before.
+  # ViCo data has no '3dmm' statistics: its listener is relative to the reference frame ('motion_delta'), and the
+  # listener's reference frame is added back (100 and 200 here); REACT's listener is absolute.
   source = _fake_source(kind, group)
 
   def fake_clips(src, **kwargs):
@@ -29,10 +36,9 @@ def test_sample_reactions_denormalises_with_the_source_kinds_group(monkeypatch, 
   task = types.SimpleNamespace(predict=lambda params, batch, key: {"motion": jnp.ones((2, 4, 3))})
   out = evaluation.sample_reactions(task, None, source, num_samples=2, seed=0)
   assert out["motion"].shape == (2, 2, 4, 3)
-  np.testing.assert_allclose(out["motion"], 12.0)
+  reference = np.array([100.0, 200.0]) if kind == "vico" else np.zeros(2)
+  np.testing.assert_allclose(out["motion"], np.broadcast_to(12.0 + reference[:, None, None, None], (2, 2, 4, 3)))
   np.testing.assert_array_equal(out["positions"], [0, 1])
-
-
 
 
 class _ViCoSplit:

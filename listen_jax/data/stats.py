@@ -3,6 +3,11 @@
 Groups (keys `{group}/mean`, `{group}/std`, float32):
   * ViCo: `audio` [45], `audio_mel` [80] (raw config only), `motion` [73] (speaker and listener frames pooled,
     one shared set as in the reference).
+  * ViCo: `motion_delta` [73]: the movement scale of a clip relative to its first frame: mean 0 and std the root
+    mean square of x_t - x_0 over frames t >= 1 (speaker and listener pooled). It z-scores the listener track of
+    the 'reaction' format on ViCo (relative to the window's first frame, the ViCo reference), so that every
+    coefficient is measured against how much it moves within a clip rather than against the spread of identities
+    (head translation moves ~10x less within a clip than it varies between persons).
   * REACT: `3dmm` [58] and `emotion` [25] (speaker and listener frames pooled), `speaker_audio` [80].
 
 Every frame of every example counts once (REACT's mirrored items hold each person once as speaker and once as
@@ -99,15 +104,22 @@ def compute_stats(version_dir_or_builder: Any, split: str = "train") -> dict[str
     split: the split to summarise.
 
   Returns:
-    {'{group}/mean': [D] float32, '{group}/std': [D] float32} for the groups in the module docstring.
+    {'{group}/mean': [D] float32, '{group}/std': [D] float32} for the groups in the module docstring
+    (`motion_delta` with every ViCo dataset).
   """
   source, feature_names = _data_source(version_dir_or_builder, split)
   groups = _groups_for(feature_names)
   if len(source) == 0:
     raise StatsError(f"split {split!r} has no examples")
   moments: dict[str, RunningMoments] = {}
+  deltas = [0, 0.0] if "motion" in groups else None  # (frames, per-dim sum of (x_t - x_0)^2) for 'motion_delta'
   for i in range(len(source)):
     example = source[i]
+    if deltas is not None:
+      for name in groups["motion"]:
+        x = np.asarray(example[name], np.float64)
+        deltas[0] += x.shape[0] - 1
+        deltas[1] = deltas[1] + np.sum((x[1:] - x[:1]) ** 2, axis=0)
     for group, features in groups.items():
       for name in features:
         x = np.asarray(example[name])
@@ -115,6 +127,13 @@ def compute_stats(version_dir_or_builder: Any, split: str = "train") -> dict[str
           moments[group] = RunningMoments(x.shape[-1])
         moments[group].update(x)
   out = {}
+  if deltas is not None:
+    count, sumsq = deltas
+    if count == 0:
+      raise StatsError(f"split {split!r}: group 'motion_delta' needs clips of at least 2 frames")
+    rms = np.sqrt(sumsq / count)
+    out["motion_delta/mean"] = np.zeros_like(rms, np.float32)
+    out["motion_delta/std"] = np.where(rms < STD_FLOOR, 1.0, rms).astype(np.float32)
   for group, m in moments.items():
     if m.count == 0:
       raise StatsError(f"split {split!r}: group {group!r} has no frames")

@@ -73,7 +73,8 @@ def test_vico_stats_pool_speaker_listener_and_floor_constant_dims(vico_features_
   audio = np.concatenate([c[2] for c in train]).astype(np.float32).astype(np.float64)
   motion = np.concatenate([c[3] for c in train] + [c[4] for c in train]).astype(np.float64)
   out = stats.compute_stats(builder.data_dir)
-  assert set(out) == {"audio/mean", "audio/std", "motion/mean", "motion/std"}  # features config: no audio_mel
+  assert set(out) == {"audio/mean", "audio/std", "motion/mean", "motion/std", "motion_delta/mean",
+                      "motion_delta/std"}  # features config: no audio_mel
   for key, value in out.items():
     assert value.dtype == np.float32 and np.all(np.isfinite(value)), key
   np.testing.assert_allclose(out["audio/mean"], audio.mean(0), rtol=1e-6)
@@ -85,6 +86,13 @@ def test_vico_stats_pool_speaker_listener_and_floor_constant_dims(vico_features_
   assert expected_motion_std[10] == 0.0
   expected_motion_std[10] = 1.0
   np.testing.assert_allclose(out["motion/std"], expected_motion_std, rtol=1e-5)
+  # motion_delta: RMS of x_t - x_0 (t >= 1) over every train clip's speaker and listener, mean 0.
+  deltas = np.concatenate([np.asarray(x, np.float64)[1:] - np.asarray(x, np.float64)[:1]
+                           for c in train for x in (c[3], c[4])])
+  expected_delta = np.sqrt((deltas**2).mean(0))
+  expected_delta[expected_delta < stats.STD_FLOOR] = 1.0
+  np.testing.assert_allclose(out["motion_delta/std"], expected_delta, rtol=1e-5)
+  np.testing.assert_array_equal(out["motion_delta/mean"], 0.0)
   # z-scoring with these statistics is finite everywhere, constant dims included.
   z = (motion - out["motion/mean"]) / out["motion/std"]
   assert np.all(np.isfinite(z)) and np.all(z[:, 10] == 0.0)
@@ -145,5 +153,6 @@ def test_build_function_vico_features_without_tensorflow(tmp_path, vico_features
   version_dir, counts = build_datasets.build("vico", str(tmp_path / "raw"), str(tmp_path / "out"), "features")
   assert version_dir == os.path.join(str(tmp_path / "out"), "vico", "features", "1.0.0")
   assert counts == {"train": 2, "test": 1}
-  assert set(stats.load_stats(version_dir)) == {"audio/mean", "audio/std", "motion/mean", "motion/std"}
+  assert set(stats.load_stats(version_dir)) == {"audio/mean", "audio/std", "motion/mean", "motion/std",
+                                                "motion_delta/mean", "motion_delta/std"}
   assert "tensorflow" not in sys.modules

@@ -18,6 +18,8 @@ Batch formats (B = per-process batch, W = window, K = neighbours):
     neighbour_mask [B,K] float32, lengths, clip_index, and speaker_emotion / listener_emotion [B,W,25],
     neighbour_emotion [B,K,W,25] on REACT. On ViCo the only neighbour is the listener itself (K = 1).
     A neighbour whose clip does not cover the window's valid frames is masked out (zero rows, mask 0).
+    On ViCo `listener_3dmm` is relative to the window's first frame (the reference), z-scored by the within-clip
+    movement scale (`motion_delta`); `track_reference` names the feature to add back.
 
 Modules: `locate` (prepared dataset directories), `normalization` (z-scoring), `source` (`ClipSource`,
 `open_split`), `assemble` (batch formats and batch assembly), `windows` (training windows and the train
@@ -32,6 +34,7 @@ from listen_jax.data.pipeline.source import ClipSource
 from listen_jax.data.pipeline.source import open_split
 from listen_jax.data.pipeline.assemble import DATA_FORMATS
 from listen_jax.data.pipeline.assemble import track_group
+from listen_jax.data.pipeline.assemble import track_reference
 from listen_jax.data.pipeline.windows import count_windows
 from listen_jax.data.pipeline.windows import enumerate_windows
 from listen_jax.data.pipeline.windows import make_train_iterator

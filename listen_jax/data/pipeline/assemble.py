@@ -22,6 +22,7 @@ class _Track:
   feature: str  # dataset feature
   group: str | None  # stats group, None = raw
   rate: int = 1  # rows per video frame
+  relative: bool = False  # each window holds the track minus the window's first frame (the reference)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -48,7 +49,7 @@ def _format_spec(source: ClipSource, data_format: str) -> _Format:
       raise ValueError(f"{source.name}: the 'reaction' format on ViCo needs the 'audio_mel' feature (use the "
                        "'vico/raw' config)")
     tracks = (_Track("speaker_audio", "audio_mel", "audio_mel", 2), _Track("speaker_3dmm", "speaker", "motion"),
-              _Track("listener_3dmm", "listener", "motion"))
+              _Track("listener_3dmm", "listener", "motion_delta", relative=True))
     return _Format(tracks, neighbour_tracks=(("neighbour_3dmm", "listener_3dmm"),), self_neighbour=True)
   if data_format == "vico":
     raise ValueError(f"{source.name}: data_format 'vico' needs a ViCo dataset; this is REACT (use 'reaction')")
@@ -62,15 +63,29 @@ def _format_spec(source: ClipSource, data_format: str) -> _Format:
   return _Format(tuple(tracks), neighbour_tracks=tuple(neighbour_tracks))
 
 
+def _track(source: ClipSource, data_format: str, key: str) -> _Track:
+  for track in _format_spec(source, data_format).tracks:
+    if track.key == key:
+      return track
+  raise ValueError(f"{source.name}: data_format {data_format!r} has no track {key!r}")
+
+
 def track_group(source: ClipSource, data_format: str, key: str) -> str | None:
   """The normalisation group of batch track `key` in `data_format` on `source` (None: the track stays raw).
 
-  E.g. `listener_3dmm` of the 'reaction' format is z-scored with group '3dmm' on REACT and 'motion' on ViCo.
+  E.g. `listener_3dmm` of the 'reaction' format is z-scored with group '3dmm' on REACT and 'motion_delta' on ViCo.
   """
-  for track in _format_spec(source, data_format).tracks:
-    if track.key == key:
-      return track.group
-  raise ValueError(f"{source.name}: data_format {data_format!r} has no track {key!r}")
+  return _track(source, data_format, key).group
+
+
+def track_reference(source: ClipSource, data_format: str, key: str) -> str | None:
+  """The dataset feature whose first frame a relative track is measured from, or None for an absolute track.
+
+  The 'reaction' format on ViCo holds `listener_3dmm` relative to the window's first frame (the ViCo task hands
+  every method the listener's reference frame), so raw motion = denormalize(track) + feature[window start].
+  """
+  track = _track(source, data_format, key)
+  return track.feature if track.relative else None
 
 
 def _check_stats(source: ClipSource, spec: _Format) -> None:
@@ -79,7 +94,9 @@ def _check_stats(source: ClipSource, spec: _Format) -> None:
       try:
         _stats_pair(source.stats, track.group)
       except ValueError as e:
-        raise ValueError(f"{source.name}: {e}") from None
+        hint = (" (datasets prepared before the relative ViCo listener track lack it: rebuild with "
+                "`python -m launch.build_datasets`)" if track.group == "motion_delta" else "")
+        raise ValueError(f"{source.name}: {e}{hint}") from None
 
 
 class _ClipLoader:
@@ -158,6 +175,8 @@ def _assemble(loader: _ClipLoader, refs: Sequence[_WindowRef], window: int,
     dst = np.zeros((b, window * rate, clips[0][track.key].shape[1]), np.float32)
     for row, (ref, clip) in enumerate(zip(refs, clips)):
       dst[row, :ref.length * rate] = clip[track.key][ref.start * rate:(ref.start + ref.length) * rate]
+      if track.relative:  # minus the first row: (x - x_start) / std, whatever the group's mean
+        dst[row, :ref.length * rate] -= dst[row, :1]
     out[track.key] = dst
   if spec.attitude:
     out["attitude"] = np.array([clip["attitude"] for clip in clips], np.int32)

@@ -65,6 +65,12 @@ def test_reaction_format_on_vico_uses_listener_as_only_neighbour():
   assert batch["neighbour_3dmm"].shape == (4, 1, 6, 73)
   np.testing.assert_array_equal(batch["neighbour_mask"], np.ones([4, 1]))
   np.testing.assert_array_equal(batch["neighbour_3dmm"][:, 0], batch["listener_3dmm"])
+  # The listener is relative to the window's first frame (column 0 holds the frame number: 0, 1, ..., length - 1).
+  for row, n in enumerate(batch["lengths"]):
+    np.testing.assert_array_equal(batch["listener_3dmm"][row, :n, 0], np.arange(n))
+    np.testing.assert_array_equal(batch["listener_3dmm"][row, :, 1:3], 0.0)  # clip index and tag cancel
+    np.testing.assert_array_equal(batch["listener_3dmm"][row, n:], 0.0)
+  assert np.abs(batch["speaker_3dmm"][:, :, 2]).max() == _TAGS["speaker"]  # the speaker stays absolute
   np.testing.assert_array_equal(batch["speaker_audio"][:, :, 2][batch["speaker_audio"][:, :, 2] != 0],
                                 _TAGS["audio_mel"])
   no_mel = vico_source(mel=False)
@@ -76,7 +82,11 @@ def test_track_group_names_each_formats_normalisation_group():
   vico = vico_source()
   react = pipeline.ClipSource(react_examples([8, 8], [[1], [0]]), REACT_STATS)
   assert pipeline.track_group(react, "reaction", "listener_3dmm") == "3dmm"
-  assert pipeline.track_group(vico, "reaction", "listener_3dmm") == "motion"
+  assert pipeline.track_group(vico, "reaction", "listener_3dmm") == "motion_delta"
+  assert pipeline.track_group(vico, "reaction", "speaker_3dmm") == "motion"
+  assert pipeline.track_reference(vico, "reaction", "listener_3dmm") == "listener"
+  assert pipeline.track_reference(vico, "reaction", "speaker_3dmm") is None
+  assert pipeline.track_reference(react, "reaction", "listener_3dmm") is None
   assert pipeline.track_group(vico, "vico", "audio") == "audio"
   assert pipeline.track_group(react, "reaction", "listener_emotion") is None  # emotion stays raw
   with pytest.raises(ValueError, match="no track 'listener'"):

@@ -26,7 +26,7 @@ def _unit_stats(groups):
   return stats
 
 
-VICO_STATS = _unit_stats({"audio": 45, "audio_mel": 80, "motion": 73})
+VICO_STATS = _unit_stats({"audio": 45, "audio_mel": 80, "motion": 73, "motion_delta": 73})
 REACT_STATS = _unit_stats({"3dmm": 58, "emotion": 25, "speaker_audio": 80})
 
 

@@ -87,7 +87,8 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
     c.dataset = "vico/raw"
     c.num_neighbours = 1
     # ViCo's FD scores every sample against the one real listener (L1), so the term asking each sample to move
-    # as much as a real listener is off (measured: FD below every ViCo baseline without it, above Random with it).
+    # as much as a real listener is off (60 clips, seed 0: with it angle / exp FD 1.84 / 5.46 against Random's
+    # 1.68 / 5.13; without it 1.58 / 4.21).
     c.loss.energy = 0.0
   if "stage1" in variants:
     c.loss.stage = 1

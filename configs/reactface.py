@@ -72,6 +72,7 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
     c.loss.readout = 0.0
     c.model.readout_context = 1
     c.model.au_output = "probability"
+    c.loss.emotion = 1.0
     c.optimizer.learning_rate = 2e-5
     c.optimizer.schedule = "constant"
     c.optimizer.warmup_steps = 0

@@ -118,7 +118,7 @@ def compute_stats(version_dir_or_builder: Any, split: str = "train") -> dict[str
     if deltas is not None:
       for name in groups["motion"]:
         x = np.asarray(example[name], np.float64)
-        deltas[0] += x.shape[0] - 1
+        deltas[0] += max(x.shape[0] - 1, 0)
         deltas[1] = deltas[1] + np.sum((x[1:] - x[:1]) ** 2, axis=0)
     for group, features in groups.items():
       for name in features:

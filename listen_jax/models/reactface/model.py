@@ -90,8 +90,8 @@ class ReactFace(nn.Module):
     decoder_latent_layers: decoder blocks attending the interpolated latents (2).
     include_current_frame: audio anchor 2t+1 (True) or the paper's 2t (False); see `attention.floor_step_bias`.
     emotion_from: what the emotion head reads: 'motion' (the generated 3DMM only, `readout_context` frames;
-      `EmotionReadout`) or 'features' (concat(3DMM, decoder features), the reference's 2023 emotion head), which can predict the
-      expected emotion directly instead of the emotion of the expected face.
+      `EmotionReadout`) or 'features' (concat(3DMM, decoder features), the reference's 2023 emotion head), which
+      can predict the expected emotion directly instead of the emotion of the expected face.
     readout_context: generated frames the 'motion' emotion head reads per output frame (1 = the current frame;
       up to window + 1, the history coming from the previous window; a clip starts at rest).
     au_output: how the 15 REACT AUs are emitted at inference (`deterministic=True`): 'probability' or 'binary'

@@ -23,6 +23,17 @@ sequences as the reference trains) and whole-clip inference (no_grad, eval mode)
 alternate, each pair gives a ratio torch seconds / JAX seconds, and the medians are printed as
   train_speedup_vs_torch, infer_speedup_vs_torch   (> 1: listen_jax is faster),
 plus torch_train_frames_per_s and torch_infer_frames_per_s. Only ratios from one run compare across machines.
+
+It also prints the training roofline of this machine, measured in the same run:
+  train_gflop_per_frame            matmul FLOPs of one training frame (forward + backward, counted from the
+                                   config's shapes; the elementwise work is left out, so this is a lower bound);
+  gemm_peak_gflops                 the best float32 GEMM rate XLA reaches here (a large square GEMM and the
+                                   model's own largest GEMM, batch * window rows; the faster one);
+  train_gemm_fraction, torch_train_gemm_fraction
+                                   each implementation's training matmul rate as a fraction of that peak;
+  train_roofline_speedup_vs_torch  the speedup over torch that an implementation running every training FLOP at
+                                   the peak GEMM rate would reach: no kernel schedule can beat it without
+                                   changing the arithmetic.
 """
 import os
 import subprocess
@@ -62,6 +73,44 @@ def _batch(config, batch_size, frames, rng):
       "lengths": np.full((batch_size,), frames, np.int32),
       "clip_index": np.arange(batch_size, dtype=np.int32),
   }
+
+
+def _train_flops_per_frame(config) -> float:
+  """Matmul FLOPs of one training frame of the ViCo listener (forward, and the backward's input/weight grads)."""
+  m = config.model
+  mac, d_in = 0.0, 0.0  # forward multiply-adds; backward ones (weight grads always, input grads when needed)
+  layers = [(m.audio_dim + m.motion_dim, m.fusion_dim, False)]  # the fusion input is data: no input grad
+  for k in range(m.num_layers):
+    layers += [(m.fusion_dim if k == 0 else m.hidden, 4 * m.hidden, True), (m.hidden, 4 * m.hidden, True)]
+  layers.append((m.hidden, m.motion_dim, True))
+  # The initial-state network runs once per window: its cost is spread over the window's frames.
+  per_window = [(m.motion_dim, m.motion_dim, False), (m.motion_dim, 2 * m.num_layers * m.hidden, True)]
+  for shapes, share in ((layers, 1.0), (per_window, 1.0 / config.window)):
+    for fan_in, fan_out, needs_dx in shapes:
+      mac += share * fan_in * fan_out
+      d_in += share * fan_in * fan_out * (2 if needs_dx else 1)
+  return 2.0 * (mac + d_in)
+
+
+def _gemm_peak_gflops(rows: int, config) -> float:
+  """Best float32 GEMM rate (GFLOP/s) of XLA here: a 1024^3 GEMM and the model's [rows, fusion] @ [fusion, 4H]."""
+  import jax  # pylint: disable=g-import-not-at-top
+  import jax.numpy as jnp  # pylint: disable=g-import-not-at-top
+
+  best = 0.0
+  for m_, k_, n_ in ((1024, 1024, 1024), (rows, config.model.fusion_dim, 4 * config.model.hidden)):
+    a = jnp.ones((m_, k_), jnp.float32)
+    b = jnp.ones((k_, n_), jnp.float32)
+    f = jax.jit(lambda x, y: x @ y)
+    jax.block_until_ready(f(a, b))
+    calls = max(5, int(2e9 / (2 * m_ * k_ * n_)))  # about 2 GFLOP per timed repeat
+    def run(f=f, a=a, b=b, calls=calls):
+      for _ in range(calls):
+        out = f(a, b)
+      jax.block_until_ready(out)
+    seconds = _time_calls(run, 5) / calls
+    best = max(best, 2.0 * m_ * k_ * n_ / seconds / 1e9)
+  return best
 
 
 def _time_calls(fn, calls: int) -> float:
@@ -218,6 +267,15 @@ def main(argv):
     timing.emit("torch_infer_frames_per_s", FLAGS.clip_frames / np.median([t for _, t in infer_pairs]), "frames/s")
     timing.emit("train_speedup_vs_torch", np.median([t / j for j, t in train_pairs]), "x (median of paired ratios)")
     timing.emit("infer_speedup_vs_torch", np.median([t / j for j, t in infer_pairs]), "x (median of paired ratios)")
+    flops = _train_flops_per_frame(config)
+    peak = _gemm_peak_gflops(frames, config)
+    torch_fps = frames / np.median([t for _, t in train_pairs])
+    timing.emit("train_gflop_per_frame", flops / 1e9, "GFLOP (matmuls, forward + backward)")
+    timing.emit("gemm_peak_gflops", peak, "GFLOP/s (float32 GEMM, XLA)")
+    timing.emit("train_gemm_fraction", frames / train_s * flops / 1e9 / peak, "of the GEMM peak")
+    timing.emit("torch_train_gemm_fraction", torch_fps * flops / 1e9 / peak, "of the GEMM peak")
+    timing.emit("train_roofline_speedup_vs_torch", peak * 1e9 / flops / torch_fps,
+                "x (every training FLOP at the GEMM peak)")
   if FLAGS.sync_dispatch:
     # A child process, so that its CPU client starts in synchronous dispatch mode.
     child = subprocess.run([sys.executable, "-m", "launch.bench", *sys.argv[1:], "--only=stream"], check=False,

@@ -91,6 +91,28 @@ def floor_step_bias(num_heads: int, q_len: int, k_len: int, period: int, *, slop
   return bias
 
 
+@functools.lru_cache(maxsize=256)
+def context_band(q_len: int, k_len: int, context: int, *, k: int = 1, q_offset: int = 0) -> np.ndarray:
+  """Additive [q_len, k_len] mask limiting each query to the last `context` frames of memory (0 or -inf).
+
+  Query i sits at frame t = q_offset + i; memory index j holds frame j // k (k memory entries per frame, e.g. 2
+  audio frames per video frame). Entry (i, j) is visible iff t - j // k < context, i.e. frames t-context+1..t
+  (later memory is left to the causal mask it is added to). `context <= 0` means unlimited (all zeros).
+
+  Returns:
+    [q_len, k_len] float32, read-only (cached).
+  """
+  if min(q_len, k_len, k) < 1 or q_offset < 0:
+    raise ValueError(f"context_band: bad arguments q_len={q_len}, k_len={k_len}, k={k}, q_offset={q_offset}")
+  t = q_offset + np.arange(q_len)[:, None]
+  frame = np.arange(k_len)[None, :] // k
+  band = np.zeros((q_len, k_len), np.float32)
+  if context > 0:
+    band = np.where(t - frame < context, 0.0, -np.inf).astype(np.float32)
+  band.setflags(write=False)
+  return band
+
+
 def key_padding_bias(valid: jax.Array) -> jax.Array:
   """[..., k_len] bool validity -> additive [..., 1, 1, k_len] bias (0 or -inf) for broadcasting over heads/queries."""
   return jnp.where(valid, 0.0, -jnp.inf)[..., None, None, :].astype(jnp.float32)

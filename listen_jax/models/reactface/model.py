@@ -85,6 +85,10 @@ class ReactFace(nn.Module):
     dropout: 0.1.
     max_len: frames of speaker context kept by the streaming cache (`step` equals `__call__` up to this length).
     speaker_layers: bias-masked blocks in the speaker encoder (2).
+    speaker_context: frames of the past each speaker-encoder frame attends to (its self-attention and its audio
+      cross-attention), 0 = the whole clip (the reference). Set to the training crop length, a long clip's
+      encoder sees no longer context at inference than it was trained on; must be <= max_len, and streaming
+      then equals the offline call at any length.
     audio_context: causal log-mel conv kernel in audio frames (5 = 2.5 video frames).
     vae_layers, vae_num_heads, vae_ffn_dim: the VAE's transformer encoder (2, 4, 256).
     decoder_latent_layers: decoder blocks attending the interpolated latents (2).
@@ -113,6 +117,7 @@ class ReactFace(nn.Module):
   dropout: float = 0.1
   max_len: int = 800
   speaker_layers: int = 2
+  speaker_context: int = 0
   audio_context: int = 5
   vae_layers: int = 2
   vae_num_heads: int = 4
@@ -137,10 +142,14 @@ class ReactFace(nn.Module):
       raise ValueError("ReactFace.motion_dim is not set (58 for REACT FaceVerse, 73 for ViCo)")
     if self.slopes not in attention.SLOPES:
       raise ValueError(f"ReactFace.slopes={self.slopes!r}: expected one of {attention.SLOPES}")
+    if not 0 <= self.speaker_context <= self.max_len:
+      raise ValueError(f"ReactFace.speaker_context={self.speaker_context}: expected 0 (whole clip) or "
+                       f"1..max_len (= {self.max_len}, the streaming cache)")
     self.speaker = SpeakerEncoder(
         feature_dim=self.feature_dim, num_heads=self.num_heads, ffn_dim=self.ffn_dim, period=self.period,
         motion_dim=self.motion_dim, num_layers=self.speaker_layers, audio_context=self.audio_context,
-        slopes=self.slopes, dropout=self.dropout, include_current_frame=self.include_current_frame)
+        slopes=self.slopes, dropout=self.dropout, include_current_frame=self.include_current_frame,
+        context=self.speaker_context)
     self.cell = ReactionWindow(
         feature_dim=self.feature_dim, num_heads=self.num_heads, ffn_dim=self.ffn_dim, period=self.period,
         window=self.window, momentum=self.momentum, latent_dim=self.latent_dim, motion_dim=self.motion_dim,

@@ -44,6 +44,7 @@ class SpeakerEncoder(nn.Module):
   slopes: str = "alibi"
   dropout: float = 0.1
   include_current_frame: bool = True
+  context: int = 0
 
   def setup(self):
     self.audio_conv = nn.Conv(self.feature_dim, (self.audio_context,), padding="VALID")
@@ -81,8 +82,9 @@ class SpeakerEncoder(nn.Module):
     feats = self.encode_audio(jnp.concatenate([pad, audio], axis=1))
     x = self.embed_motion(motion, emotion, np.arange(t))
     h, p, s = self.num_heads, self.period, self.slopes
-    self_bias = alignment_bias(h, t, t, p, s)
-    cross_bias = alignment_bias(h, t, 2 * t, p, s, k=2, include_current_frame=self.include_current_frame)
+    self_bias = alignment_bias(h, t, t, p, s, context=self.context)
+    cross_bias = alignment_bias(h, t, 2 * t, p, s, k=2, include_current_frame=self.include_current_frame,
+                                context=self.context)
     for block in self.blocks:
       x = block(x, feats, self_bias, cross_bias, deterministic=deterministic)
     recon = self.recon_out(nn.relu(self.recon_hidden(x)))
@@ -113,10 +115,11 @@ class SpeakerEncoder(nn.Module):
     frame_valid = jnp.arange(max_len) >= max_len - seen
     audio_valid = jnp.arange(2 * max_len) >= 2 * (max_len - seen)
     h, p, s = self.num_heads, self.period, self.slopes
-    self_bias = (alignment_bias(h, n, max_len, p, s, q_offset=max_len - n)
+    # In buffer coordinates the queries are the last n of max_len frames, so the context band is the offline one.
+    self_bias = (alignment_bias(h, n, max_len, p, s, q_offset=max_len - n, context=self.context)
                  + attention.key_padding_bias(frame_valid)[0])
     cross_bias = (alignment_bias(h, n, 2 * max_len, p, s, k=2, q_offset=max_len - n,
-                                 include_current_frame=self.include_current_frame)
+                                 include_current_frame=self.include_current_frame, context=self.context)
                   + attention.key_padding_bias(audio_valid)[0])
     x = self.embed_motion(motion, emotion, start + jnp.arange(n))
     new_inputs = []

@@ -219,3 +219,34 @@ def test_binary_aus_at_inference_online_equals_offline(react):
   with pytest.raises(ValueError, match="au_output='round'"):
     jax.eval_shape(lambda: tiny(58, 25, au_output="round").init(jax.random.key(1), audio, motion, emotion,
                                                                  noise=noise))
+
+
+def test_speaker_context_limits_encoder_and_streams_past_max_len():
+  """speaker_context=c: an encoder frame reads only its last c frames per layer (two layers: frames t-2c+2..t), and
+  window-by-window streaming equals the offline call on a clip longer than the cache (max_len) and the context."""
+  c, t_len = 3, 22  # > max_len = 16 (the streaming cache) > c
+  model = tiny(58, 25, speaker_context=c)
+  audio, motion, emotion, noise = inputs(1, t_len, 58, 25, seed=7)
+  params = random_params(model, audio, motion, emotion, noise=noise)
+  encode = jax.jit(lambda p, a, m, e, k=model: k.apply(p, a, m, e, method=lambda s, *x: s.speaker(*x)))
+  base = encode(params, audio, motion, emotion)
+  # Two layers reach frames t-2c+2..t; the causal audio conv (5 log-mel frames) two video frames further back.
+  old = 7  # perturb frames <= old: frames >= old + 2c + 1 must not move, frame old + 2c - 2 reads `old`'s motion
+  t = old + 2 * c + 1
+  r = np.random.RandomState(8)
+  moved = encode(params, audio.at[:, :2 * (old + 1)].set(jnp.asarray(r.randn(1, 2 * (old + 1), F), jnp.float32)),
+                 motion.at[:, :old + 1].add(3.0), emotion.at[:, :old + 1].set(0.5))
+  np.testing.assert_allclose(moved["motion"][:, t:], base["motion"][:, t:], atol=1e-5)
+  assert np.abs(moved["motion"][:, old + 2 * c - 2] - base["motion"][:, old + 2 * c - 2]).max() > 1e-4
+  unlimited = tiny(58, 25)
+  full = jax.jit(lambda p, a, m, e, k=unlimited: k.apply(p, a, m, e, method=lambda s, *x: s.speaker(*x)))
+  assert np.abs(full(params, audio, motion.at[:, :old + 1].add(3.0), emotion)["motion"][:, t:]
+                - full(params, audio, motion, emotion)["motion"][:, t:]).max() > 1e-4
+  noise = jnp.asarray(np.random.RandomState(9).randn(1, -(-t_len // W), L), jnp.float32)
+  offline = jax.jit(lambda p, a, m, e, n: model.apply(p, a, m, e, noise=n))(params, audio, motion, emotion, noise)
+  online = jax.jit(functools.partial(online_rollout, model))(params, audio, motion, emotion, noise)
+  for key in ("motion", "emotion", "mu", "logvar"):
+    np.testing.assert_allclose(online[key], offline[key], atol=1e-5, err_msg=key)
+  with pytest.raises(ValueError, match="speaker_context=17"):
+    jax.eval_shape(lambda: tiny(58, 25, speaker_context=17).init(jax.random.key(1), audio, motion, emotion,
+                                                                  noise=noise))

@@ -59,6 +59,23 @@ def test_any_lengths_cache_and_offset():
     attention.floor_step_bias(1, 2, 2, 1, align="left")
 
 
+def test_context_band_keeps_the_last_frames():
+  """Query frame t sees memory frames t-c+1.. (audio: two entries per frame); an offset query block is the tail."""
+  band = attention.context_band(6, 6, 3)
+  visible = np.isfinite(band)
+  for t in range(6):
+    np.testing.assert_array_equal(np.flatnonzero(visible[t]), np.arange(max(0, t - 2), 6))
+  audio = np.isfinite(attention.context_band(4, 8, 2, k=2))
+  np.testing.assert_array_equal(np.flatnonzero(audio[3]), np.arange(4, 8))  # frames 2, 3 -> audio 4..7
+  np.testing.assert_array_equal(attention.context_band(2, 8, 2, k=2, q_offset=2), attention.context_band(4, 8, 2,
+                                                                                                         k=2)[2:])
+  assert not attention.context_band(3, 5, 0).any()  # 0: unlimited
+  causal = np.isfinite(attention.floor_step_bias(1, 6, 6, 2)[0] + band)
+  assert causal.sum(axis=1).tolist() == [1, 2, 3, 3, 3, 3]  # with the causal mask: at most c frames each
+  with pytest.raises(ValueError):
+    band[0, 0] = 1.0  # read-only (cached)
+
+
 @pytest.fixture(scope="module")
 def block_setup():
   block = attention.DecoderBlock(num_heads=2, ffn_dim=16, dropout=0.1)

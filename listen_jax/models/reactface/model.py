@@ -42,8 +42,14 @@ padding invisible to earlier frames).
 Online == offline: `step` processes one window with the state in a carry (see `init_carry`). The speaker encoder
 keeps right-aligned buffers of each self-attention layer's past inputs and of the audio features (a KV cache over
 `max_len` frames), so streaming equals the offline call exactly while the clip has at most `max_len` frames; past
-that, the encoder attends to the last `max_len` frames (a sliding context). The window cell is the very same
-module (same parameters, same code path) in both modes.
+that, the encoder attends to the last `max_len` frames (a sliding context). With `speaker_context` > 0 both modes
+limit every encoder layer to its last `speaker_context` frames (a band added to the alignment bias), so they agree
+at any clip length. The window cell is the very same module (same parameters, same code path) in both modes.
+
+Context length: with `speaker_context = 0` an encoder frame attends to the whole past, so a clip longer than the
+training crops gives the encoder contexts it never saw in training, and its features (and the emotion read off the
+generated faces) drift with time. A band of a fraction of the crop makes most training frames see the full band,
+the same context every inference frame sees.
 
 Noise: pass `noise` [B, num_windows, latent_dim] (or [S, B, num_windows, latent_dim] with `num_samples=S`), or
 give a 'sample' rng. Dropout uses the 'dropout' rng when `deterministic=False`.
@@ -86,9 +92,9 @@ class ReactFace(nn.Module):
     max_len: frames of speaker context kept by the streaming cache (`step` equals `__call__` up to this length).
     speaker_layers: bias-masked blocks in the speaker encoder (2).
     speaker_context: frames of the past each speaker-encoder frame attends to (its self-attention and its audio
-      cross-attention), 0 = the whole clip (the reference). Set to the training crop length, a long clip's
-      encoder sees no longer context at inference than it was trained on; must be <= max_len, and streaming
-      then equals the offline call at any length.
+      cross-attention), 0 = the whole clip (the reference). A band well inside the training crop (the REACT
+      configs: 16 of 64 frames) gives every inference frame the context most training frames saw (see "Context
+      length" above); must be <= max_len, and streaming then equals the offline call at any length.
     audio_context: causal log-mel conv kernel in audio frames (5 = 2.5 video frames).
     vae_layers, vae_num_heads, vae_ffn_dim: the VAE's transformer encoder (2, 4, 256).
     decoder_latent_layers: decoder blocks attending the interpolated latents (2).

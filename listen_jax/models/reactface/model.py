@@ -89,7 +89,8 @@ class ReactFace(nn.Module):
     audio_dim: F, log-mel bins (80); needed only by `init_carry` (the task fills it from the data).
     slopes: 'alibi' (2^-h per head, reference code) or 'ones' (paper).
     dropout: 0.1.
-    max_len: frames of speaker context kept by the streaming cache (`step` equals `__call__` up to this length).
+    max_len: frames of speaker context kept by the streaming cache (`step` equals `__call__` up to this length);
+      with `speaker_context` the cache holds only the window + speaker_context - 1 frames a step can read.
     speaker_layers: bias-masked blocks in the speaker encoder (2).
     speaker_context: frames of the past each speaker-encoder frame attends to (its self-attention and its audio
       cross-attention), 0 = the whole clip (the reference). A band well inside the training crop (the REACT
@@ -249,12 +250,20 @@ class ReactFace(nn.Module):
             "z_prev": jnp.zeros((batch_size, self.latent_dim), dtype)}
 
   @nn.nowrap
+  def cache_frames(self) -> int:
+    """Frames of speaker history the streaming cache holds: `max_len`, or with a `speaker_context` band only what
+    a window's queries can read (window + speaker_context - 1 frames), so each online step attends to that many."""
+    if self.speaker_context:
+      return min(self.max_len, self.window + self.speaker_context - 2)
+    return self.max_len
+
+  @nn.nowrap
   def init_carry(self, batch_size: int) -> dict[str, Any]:
     """Initial online state: speaker-encoder cache, previous window's reactions and speaker features, z_prev."""
     if not self.audio_dim or not self.motion_dim:
       raise ValueError("ReactFace.init_carry needs motion_dim and audio_dim to be set")
     d, w = self.feature_dim, self.window
-    cache = init_speaker_cache(batch_size, self.max_len, self.audio_dim, feature_dim=d,
+    cache = init_speaker_cache(batch_size, self.cache_frames(), self.audio_dim, feature_dim=d,
                                num_layers=self.speaker_layers, audio_context=self.audio_context)
     return {"speaker": cache,
             "motion_prev": jnp.zeros((batch_size, w, d), jnp.float32),

@@ -244,6 +244,7 @@ def test_speaker_context_limits_encoder_and_streams_past_max_len():
                 - full(params, audio, motion, emotion)["motion"][:, t:]).max() > 1e-4
   noise = jnp.asarray(np.random.RandomState(9).randn(1, -(-t_len // W), L), jnp.float32)
   offline = jax.jit(lambda p, a, m, e, n: model.apply(p, a, m, e, noise=n))(params, audio, motion, emotion, noise)
+  assert model.init_carry(1)["speaker"]["inputs"].shape[2] == W + c - 1  # all a window's queries can read
   online = jax.jit(functools.partial(online_rollout, model))(params, audio, motion, emotion, noise)
   for key in ("motion", "emotion", "mu", "logvar"):
     np.testing.assert_allclose(online[key], offline[key], atol=1e-5, err_msg=key)

@@ -60,6 +60,7 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
 
   c.eval = ml_collections.ConfigDict()
   c.eval.num_samples = 10  # Samples per speaker for generation and the REACT metrics.
+  c.eval.au_calibration = "train_rate"  # 'binary' AU thresholds: each AU as frequent as on the training listeners.
   c.eval.convention = "react2023"  # REACT metric convention ('react2023' | 'corrected').
 
   if "reference" in variants:
@@ -74,6 +75,7 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
     c.model.readout_context = 1
     c.model.speaker_context = 0
     c.model.au_output = "probability"
+    c.eval.au_calibration = "none"
     c.loss.emotion = 1.0
     c.optimizer.learning_rate = 2e-5
     c.optimizer.schedule = "constant"

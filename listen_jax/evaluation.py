@@ -15,6 +15,7 @@ import jax.numpy as jnp
 import ml_collections
 import numpy as np
 
+from listen_jax import layouts
 from listen_jax import tasks
 from listen_jax.baselines import vico as vico_baselines
 from listen_jax.data import pipeline
@@ -229,6 +230,76 @@ def sample_reactions(task: tasks.Task, params, source, *, num_samples: int, seed
   return out
 
 
+AU_CALIBRATIONS = ("none", "train_rate")
+
+
+def calibrate_au_thresholds(task: tasks.Task, params, train_source, *, num_samples: int = 2, seed: int = 0,
+                            batch_size: int = 8, num_neighbours: int = 8) -> dict[str, Any]:
+  """Per-AU 'binary' thresholds under which each AU occurs on generated faces as often as on training listeners.
+
+  The emotion head's AU probabilities are fitted per frame, so where the model is unsure when an AU fires they
+  stay under 0.5 and a fixed threshold emits almost none (an AU rate of 2-5% against the listeners' 11-12%
+  measured on synthetic REACT data: a still face). The threshold of AU k is the (1 - r_k) quantile of the
+  generated probabilities over the training split's valid frames, r_k the training listeners' occurrence rate:
+  fitted on training data only, like the normalisation statistics.
+
+  Returns:
+    {'thresholds': [15] floats, 'listener_rate': [15], 'rate_at_0.5': [15] (generated occurrences at 0.5)}.
+  """
+  au = layouts.REACT_EMOTION.slices["au"]
+  samples = sample_reactions(task, params, train_source, num_samples=num_samples, seed=seed, batch_size=batch_size,
+                             num_neighbours=num_neighbours)
+  if "emotion" not in samples or samples["emotion"].shape[-1] != layouts.REACT_EMOTION.dim:
+    raise ValueError("calibrate_au_thresholds needs a model emitting the 25-d REACT emotion")
+  probs = np.concatenate([samples["emotion"][i, :, :n, au].reshape(-1, au.stop - au.start)
+                          for i, n in enumerate(samples["lengths"])])
+  labels = np.concatenate([np.asarray(train_source[p]["listener_emotion"], np.float32)[:, au]
+                           for p in train_source.order])
+  if probs.size == 0 or labels.size == 0:
+    raise ValueError("calibrate_au_thresholds: the training split has no frames")
+  if np.min(probs) < 0 or np.max(probs) > 1:
+    raise ValueError("calibrate_au_thresholds: the model's AUs are not probabilities (set au_output='probability')")
+  rate = (labels > 0.5).mean(axis=0)
+  thresholds = [float(np.quantile(probs[:, k], 1.0 - rate[k])) for k in range(probs.shape[1])]
+  return {"thresholds": thresholds, "listener_rate": rate.tolist(), "rate_at_0.5": (probs > 0.5).mean(0).tolist()}
+
+
+def calibrated_task(workdir: str, config: ml_collections.ConfigDict, task: tasks.Task, params, step: int, *,
+                    seed: int = 0, batch_size: int = 8) -> tasks.Task:
+  """The task to sample with: with `config.eval.au_calibration = 'train_rate'` (ReactFace, 'binary' AUs) its model
+  uses per-AU thresholds from `calibrate_au_thresholds` on the train split, cached in `W/eval/au_thresholds.json`
+  (keyed by checkpoint step); otherwise `task` unchanged."""
+  mode = config.get("eval", {}).get("au_calibration", "none")
+  if mode not in AU_CALIBRATIONS:
+    raise ValueError(f"{workdir}: eval.au_calibration={mode!r}: expected one of {AU_CALIBRATIONS}")
+  if mode == "none" or config.model_name != "reactface" or config.model.get("au_output") != "binary":
+    return task
+  path = os.path.join(workdir, "eval", "au_thresholds.json")
+  fit = None
+  if os.path.exists(path):
+    with open(path, encoding="utf-8") as f:
+      cached = json.load(f)
+    if cached.get("step") == int(step) and cached.get("seed") == seed:
+      fit = cached
+  if fit is None:
+    train = pipeline.open_split(config.data_dir, config.dataset, "train")
+    if "listener_emotion" not in train.features:
+      return task  # no AU labels to calibrate against (ViCo data)
+    probe = config.copy_and_resolve_references()
+    with probe.unlocked():
+      probe.model.au_output = "probability"
+    fit = calibrate_au_thresholds(tasks.get_task(probe), params, train, seed=seed, batch_size=batch_size,
+                                  num_neighbours=config.get("num_neighbours", 8))
+    fit.update(step=int(step), seed=seed)
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "w", encoding="utf-8") as f:
+      json.dump(fit, f, indent=2)
+  calibrated = config.copy_and_resolve_references()
+  with calibrated.unlocked():
+    calibrated.model.au_threshold = list(fit["thresholds"])
+  return tasks.get_task(calibrated)
+
+
 def _neighbour_matrix(source) -> np.ndarray:
   """[N, N] 0/1 in `index` order from each item's `neighbours` feature (the listener itself on ViCo)."""
   order = list(source.order)
@@ -259,6 +330,7 @@ def evaluate_react(workdir: str, *, splits: Iterable[str] | None = None, seed: i
   from listen_jax.metrics import react as react_metrics  # pylint: disable=g-import-not-at-top
 
   config, task, params, step = load_run(workdir)
+  task = calibrated_task(workdir, config, task, params, step, seed=seed, batch_size=batch_size)
   eval_cfg = config.get("eval", ml_collections.ConfigDict())
   num_samples = int(eval_cfg.get("num_samples", 10))
   convention = eval_cfg.get("convention", "react2023")
@@ -357,7 +429,8 @@ def evaluate_react_fd(workdir: str, *, splits: Iterable[str] = ("test", "ood"), 
 def generate_reactions(workdir: str, split: str, out: str, *, num_samples: int = 10, seed: int = 0,
                        batch_size: int = 8) -> None:
   """Writes `out/motion.npy` [N, S, T, D] (raw units), `out/emotion.npy` [N, S, T, 25] and `out/items.json`."""
-  config, task, params, _ = load_run(workdir)
+  config, task, params, step = load_run(workdir)
+  task = calibrated_task(workdir, config, task, params, step, batch_size=batch_size)
   source = pipeline.open_split(config.data_dir, config.dataset, split)
   samples = sample_reactions(task, params, source, num_samples=num_samples, seed=seed, batch_size=batch_size,
                              num_neighbours=config.get("num_neighbours", 8))

@@ -84,3 +84,27 @@ def test_react_fd_anchors_each_sample_at_the_reference_frame(monkeypatch, tmp_pa
   assert raw["test"]["random"] == anchored["test"]["random"]
   with pytest.raises(ValueError, match="anchor"):
     evaluation.evaluate_react_fd(str(tmp_path), anchor="mean")
+
+
+def test_calibrated_au_thresholds_match_the_training_listeners_rates(monkeypatch):
+  """Each AU's threshold is the generated-probability quantile that makes it as frequent as in the training labels;
+  frames past a clip's length are ignored, and outputs that are not probabilities raise."""
+  r = np.random.default_rng(0)
+  n, s, t = 4, 2, 50
+  lengths = np.array([50, 50, 40, 30])
+  probs = r.uniform(0.0, 0.45, size=(n, s, t, 25)).astype(np.float32)  # a fixed 0.5 would emit no AU at all
+  probs[2, :, 40:, :15] = 2.0  # padding: must not count (and would fail the probability check)
+  probs[3, :, 30:, :15] = 2.0
+  rates = np.linspace(0.02, 0.4, 15)
+  items = [{"listener_emotion": np.concatenate([(r.uniform(size=(60, 15)) < rates).astype(np.float32),
+                                                np.zeros((60, 10), np.float32)], axis=1)} for _ in range(3)]
+  train = _FakeSource(items=items, order=[0, 1, 2])
+  monkeypatch.setattr(evaluation, "sample_reactions", lambda *a, **k: {"emotion": probs, "lengths": lengths})
+  fit = evaluation.calibrate_au_thresholds(None, None, train)
+  thr = np.asarray(fit["thresholds"])
+  valid = np.concatenate([probs[i, :, :l, :15].reshape(-1, 15) for i, l in enumerate(lengths)])
+  np.testing.assert_allclose((valid > thr).mean(0), fit["listener_rate"], atol=0.01)
+  assert np.all(thr < 0.45) and fit["rate_at_0.5"] == [0.0] * 15
+  probs[0, 0, 0, 3] = 1.5
+  with pytest.raises(ValueError, match="not probabilities"):
+    evaluation.calibrate_au_thresholds(None, None, train)

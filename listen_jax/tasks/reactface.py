@@ -5,8 +5,8 @@ Config fields read (all optional except `model_name = 'reactface'`):
   config.model (dict / ConfigDict): `ReactFace` keyword arguments (feature_dim, num_heads, ffn_dim, period, window,
     momentum, latent_dim, slopes, dropout, max_len, speaker_layers, speaker_context, audio_context, vae_layers,
     vae_num_heads, vae_ffn_dim, decoder_latent_layers, include_current_frame, emotion_from, readout_context,
-    au_output, motion_dim, emotion_dim, audio_dim). `predict` and the eval loss run the model at inference, so they see
-    the AUs as `au_output` emits them.
+    au_output, au_threshold, motion_dim, emotion_dim, audio_dim). `predict` and the eval loss run the model at
+    inference, so they see the AUs as `au_output` emits them.
     motion_dim / emotion_dim / audio_dim may be left unset (None): they are read from the batch shapes
     (`speaker_3dmm` [B, W, D], `speaker_emotion` [B, W, E] (absent -> 0), `speaker_audio` [B, 2W, F]); when set
     they must match the data.
@@ -75,7 +75,10 @@ def _inputs(batch):
 
 def make_task(config) -> tasks.Task:
   """ReactFace `Task` (see the module docstring for the config fields)."""
-  model = ReactFace(**tasks.as_dict(config.get("model", None)))
+  model_kwargs = tasks.as_dict(config.get("model", None))
+  if isinstance(model_kwargs.get("au_threshold"), (list, tuple)):  # per-AU thresholds (JSON lists): hashable
+    model_kwargs["au_threshold"] = tuple(float(v) for v in model_kwargs["au_threshold"])
+  model = ReactFace(**model_kwargs)
   settings = loss_settings(config)
 
   def init(rng, batch):

@@ -1,9 +1,12 @@
 """ReactFace emotion head: the REACT emotion activation and the 3DMM -> emotion readout."""
 from __future__ import annotations
 
+from typing import Sequence
+
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from listen_jax import layouts
 
@@ -64,20 +67,25 @@ def emotion_activation(logits: jax.Array) -> jax.Array:
                           jax.nn.softmax(logits[..., sl["expr"]], axis=-1)], axis=-1)
 
 
-def emit_aus(emotion: jax.Array, au_output: str) -> jax.Array:
-  """The emitted emotion: AU probabilities kept ('probability') or AU occurrences 1[p > 0.5] ('binary').
+def emit_aus(emotion: jax.Array, au_output: str, threshold: float | Sequence[float] = 0.5) -> jax.Array:
+  """The emitted emotion: AU probabilities kept ('probability') or AU occurrences 1[p > threshold] ('binary').
 
   REACT's 15 AU columns are binary occurrences (the official evaluation's `--binarize` rounds exactly these), so a
-  sampled reaction emits the most likely occurrence of each AU for the face it generated; valence, arousal and the
-  expression probabilities pass through. Emotion vectors that are not the 25-d REACT layout pass through.
+  sampled reaction emits an occurrence of each AU for the face it generated; valence, arousal and the expression
+  probabilities pass through. Emotion vectors that are not the 25-d REACT layout pass through.
 
   Args:
     emotion: [..., E] output of `emotion_activation`.
     au_output: one of `AU_OUTPUTS`.
+    threshold: one float, or 15 per-AU floats (e.g. `evaluation.calibrate_au_thresholds`: each AU then occurs
+      on generated faces as often as on the training listeners).
   """
   if au_output not in AU_OUTPUTS:
     raise ValueError(f"au_output={au_output!r}: expected one of {AU_OUTPUTS}")
   if au_output == "probability" or emotion.shape[-1] != layouts.REACT_EMOTION.dim:
     return emotion
   au = layouts.REACT_EMOTION.slices["au"]
-  return emotion.at[..., au].set((emotion[..., au] > 0.5).astype(emotion.dtype))
+  thr = np.asarray(threshold, np.float32)
+  if thr.shape not in ((), (au.stop - au.start,)):
+    raise ValueError(f"AU threshold has shape {thr.shape}: expected one float or {au.stop - au.start} (one per AU)")
+  return emotion.at[..., au].set((emotion[..., au] > jnp.asarray(thr)).astype(emotion.dtype))

@@ -106,8 +106,10 @@ class ReactFace(nn.Module):
     readout_context: generated frames the 'motion' emotion head reads per output frame (1 = the current frame;
       up to window + 1, the history coming from the previous window; a clip starts at rest).
     au_output: how the 15 REACT AUs are emitted at inference (`deterministic=True`): 'probability' or 'binary'
-      occurrences 1[p > 0.5] (`emit_aus`; REACT's labels are occurrences). Training (`deterministic=False`) always
-      sees the probabilities, so the losses stay differentiable.
+      occurrences 1[p > au_threshold] (`emit_aus`; REACT's labels are occurrences). Training
+      (`deterministic=False`) always sees the probabilities, so the losses stay differentiable.
+    au_threshold: the 'binary' threshold, one float or 15 per-AU floats (`evaluation.calibrate_au_thresholds`
+      fits them after training so each AU occurs on generated faces as often as on the training listeners).
   """
 
   feature_dim: int = 128
@@ -134,6 +136,7 @@ class ReactFace(nn.Module):
   emotion_from: str = "motion"
   readout_context: int = 1
   au_output: str = "probability"
+  au_threshold: float | tuple[float, ...] = 0.5
 
   def setup(self):
     if self.au_output not in AU_OUTPUTS:
@@ -238,7 +241,7 @@ class ReactFace(nn.Module):
     if self.emotion_dim:
       out["emotion"] = frames(outs["emotion"])
       if deterministic:
-        out["emotion"] = emit_aus(out["emotion"], self.au_output)
+        out["emotion"] = emit_aus(out["emotion"], self.au_output, self.au_threshold)
     if num_samples is None:
       out = {k: v[0] for k, v in out.items()}
     out["speaker_recon"] = enc["recon"][:, :t]
@@ -298,7 +301,7 @@ class ReactFace(nn.Module):
     new_carry = {"speaker": cache, "motion_prev": motion_feats, "audio_prev": audio_feats, **cell_carry,
                  "window": index + 1}
     if self.emotion_dim and deterministic:
-      out = {**out, "emotion": emit_aus(out["emotion"], self.au_output)}
+      out = {**out, "emotion": emit_aus(out["emotion"], self.au_output, self.au_threshold)}
     return new_carry, out
 
 

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from listen_jax.models import reactface
+from listen_jax.models.reactface.emotion import emit_aus
 from listen_jax.models.reactface import ReactFace
 
 W = 4  # frames per window
@@ -251,3 +252,14 @@ def test_speaker_context_limits_encoder_and_streams_past_max_len():
   with pytest.raises(ValueError, match="speaker_context=17"):
     jax.eval_shape(lambda: tiny(58, 25, speaker_context=17).init(jax.random.key(1), audio, motion, emotion,
                                                                   noise=noise))
+
+
+def test_emit_aus_per_au_thresholds():
+  """'binary' with 15 thresholds binarises AU k at its own threshold; valence/arousal/expressions pass through."""
+  emo = jnp.asarray(np.random.RandomState(0).rand(3, 5, 25), jnp.float32)
+  thr = np.linspace(0.1, 0.9, 15)
+  out = np.asarray(emit_aus(emo, "binary", tuple(thr)))
+  np.testing.assert_array_equal(out[..., :15], (np.asarray(emo)[..., :15] > thr).astype(np.float32))
+  np.testing.assert_array_equal(out[..., 15:], np.asarray(emo)[..., 15:])
+  with pytest.raises(ValueError, match="one per AU"):
+    emit_aus(emo, "binary", (0.5, 0.5))

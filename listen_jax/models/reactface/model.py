@@ -257,7 +257,7 @@ class ReactFace(nn.Module):
     """Frames of speaker history the streaming cache holds: `max_len`, or with a `speaker_context` band only what
     a window's queries can read (window + speaker_context - 1 frames), so each online step attends to that many."""
     if self.speaker_context:
-      return min(self.max_len, self.window + self.speaker_context - 2)
+      return min(self.max_len, self.window + self.speaker_context - 1)
     return self.max_len
 
   @nn.nowrap

@@ -265,10 +265,11 @@ def calibrate_au_thresholds(task: tasks.Task, params, train_source, *, num_sampl
 
 
 def calibrated_task(workdir: str, config: ml_collections.ConfigDict, task: tasks.Task, params, step: int, *,
-                    seed: int = 0, batch_size: int = 8) -> tasks.Task:
+                    batch_size: int = 8) -> tasks.Task:
   """The task to sample with: with `config.eval.au_calibration = 'train_rate'` (ReactFace, 'binary' AUs) its model
-  uses per-AU thresholds from `calibrate_au_thresholds` on the train split, cached in `W/eval/au_thresholds.json`
-  (keyed by checkpoint step); otherwise `task` unchanged."""
+  uses per-AU thresholds from `calibrate_au_thresholds` on the train split (sampled with seed 0, so evaluation and
+  generation at any seed share them), cached in `W/eval/au_thresholds.json` keyed by checkpoint step; otherwise
+  `task` unchanged."""
   mode = config.get("eval", {}).get("au_calibration", "none")
   if mode not in AU_CALIBRATIONS:
     raise ValueError(f"{workdir}: eval.au_calibration={mode!r}: expected one of {AU_CALIBRATIONS}")
@@ -279,7 +280,7 @@ def calibrated_task(workdir: str, config: ml_collections.ConfigDict, task: tasks
   if os.path.exists(path):
     with open(path, encoding="utf-8") as f:
       cached = json.load(f)
-    if cached.get("step") == int(step) and cached.get("seed") == seed:
+    if cached.get("step") == int(step):
       fit = cached
   if fit is None:
     train = pipeline.open_split(config.data_dir, config.dataset, "train")
@@ -288,9 +289,9 @@ def calibrated_task(workdir: str, config: ml_collections.ConfigDict, task: tasks
     probe = config.copy_and_resolve_references()
     with probe.unlocked():
       probe.model.au_output = "probability"
-    fit = calibrate_au_thresholds(tasks.get_task(probe), params, train, seed=seed, batch_size=batch_size,
+    fit = calibrate_au_thresholds(tasks.get_task(probe), params, train, batch_size=batch_size,
                                   num_neighbours=config.get("num_neighbours", 8))
-    fit.update(step=int(step), seed=seed)
+    fit["step"] = int(step)
     os.makedirs(os.path.dirname(path), exist_ok=True)
     with open(path, "w", encoding="utf-8") as f:
       json.dump(fit, f, indent=2)
@@ -330,7 +331,7 @@ def evaluate_react(workdir: str, *, splits: Iterable[str] | None = None, seed: i
   from listen_jax.metrics import react as react_metrics  # pylint: disable=g-import-not-at-top
 
   config, task, params, step = load_run(workdir)
-  task = calibrated_task(workdir, config, task, params, step, seed=seed, batch_size=batch_size)
+  task = calibrated_task(workdir, config, task, params, step, batch_size=batch_size)
   eval_cfg = config.get("eval", ml_collections.ConfigDict())
   num_samples = int(eval_cfg.get("num_samples", 10))
   convention = eval_cfg.get("convention", "react2023")

@@ -39,7 +39,8 @@ def head_slopes(num_heads: int, slopes: str = "alibi") -> np.ndarray:
 
 @functools.lru_cache(maxsize=256)
 def floor_step_bias(num_heads: int, q_len: int, k_len: int, period: int, *, slopes: str = "alibi", k: int = 1,
-                    align: str = "paper", include_current_frame: bool = True, q_offset: int = 0) -> np.ndarray:
+                    align: str = "paper", include_current_frame: bool = True, q_offset: int = 0,
+                    context: int = 0) -> np.ndarray:
   """The alignment bias B as an additive attention mask.
 
   Forms (i = query index, j = memory index, p = period, m_h = head slope):
@@ -66,6 +67,8 @@ def floor_step_bias(num_heads: int, q_len: int, k_len: int, period: int, *, slop
     align: 'paper' or 'right'.
     include_current_frame: see above ('paper' align, matters only for k > 1).
     q_offset: frame index of query 0 ('paper' align).
+    context: > 0 keeps only the last `context` frames of memory per query ('paper' align): memory j (frame
+      j // k) is visible iff t - j // k < context, i.e. frames t-context+1..t; 0 = the whole past.
 
   Returns:
     [num_heads, q_len, k_len] float32, 0 or negative where visible and -inf where masked; read-only (cached).
@@ -86,31 +89,14 @@ def floor_step_bias(num_heads: int, q_len: int, k_len: int, period: int, *, slop
   dist = anchor - j
   steps = np.where(dist >= 0, np.floor_divide(np.maximum(dist, 0), step), 0).astype(np.float32)
   m = head_slopes(num_heads, slopes)[:, None, None]
-  bias = np.where(dist[None] >= 0, -m * steps[None], -np.inf).astype(np.float32)
+  visible = dist >= 0
+  if context > 0:
+    if align != "paper":
+      raise ValueError("floor_step_bias: context needs align='paper'")
+    visible &= (q_offset + i) - j // k < context
+  bias = np.where(visible[None], -m * steps[None], -np.inf).astype(np.float32)
   bias.setflags(write=False)
   return bias
-
-
-@functools.lru_cache(maxsize=256)
-def context_band(q_len: int, k_len: int, context: int, *, k: int = 1, q_offset: int = 0) -> np.ndarray:
-  """Additive [q_len, k_len] mask limiting each query to the last `context` frames of memory (0 or -inf).
-
-  Query i sits at frame t = q_offset + i; memory index j holds frame j // k (k memory entries per frame, e.g. 2
-  audio frames per video frame). Entry (i, j) is visible iff t - j // k < context, i.e. frames t-context+1..t
-  (later memory is left to the causal mask it is added to). `context <= 0` means unlimited (all zeros).
-
-  Returns:
-    [q_len, k_len] float32, read-only (cached).
-  """
-  if min(q_len, k_len, k) < 1 or q_offset < 0:
-    raise ValueError(f"context_band: bad arguments q_len={q_len}, k_len={k_len}, k={k}, q_offset={q_offset}")
-  t = q_offset + np.arange(q_len)[:, None]
-  frame = np.arange(k_len)[None, :] // k
-  band = np.zeros((q_len, k_len), np.float32)
-  if context > 0:
-    band = np.where(t - frame < context, 0.0, -np.inf).astype(np.float32)
-  band.setflags(write=False)
-  return band
 
 
 def key_padding_bias(valid: jax.Array) -> jax.Array:

@@ -59,21 +59,25 @@ def test_any_lengths_cache_and_offset():
     attention.floor_step_bias(1, 2, 2, 1, align="left")
 
 
-def test_context_band_keeps_the_last_frames():
-  """Query frame t sees memory frames t-c+1.. (audio: two entries per frame); an offset query block is the tail."""
-  band = attention.context_band(6, 6, 3)
-  visible = np.isfinite(band)
+def test_context_keeps_the_last_frames():
+  """context=c: query frame t sees memory frames t-c+1..t (audio: two entries per frame) with the floor-step values
+  unchanged; an offset query block is the tail; context=0 is the plain bias."""
+  plain = attention.floor_step_bias(1, 6, 6, 2)
+  band = attention.floor_step_bias(1, 6, 6, 2, context=3)
+  visible = np.isfinite(band[0])
   for t in range(6):
-    np.testing.assert_array_equal(np.flatnonzero(visible[t]), np.arange(max(0, t - 2), 6))
-  audio = np.isfinite(attention.context_band(4, 8, 2, k=2))
+    np.testing.assert_array_equal(np.flatnonzero(visible[t]), np.arange(max(0, t - 2), t + 1))
+  assert visible.sum(axis=1).tolist() == [1, 2, 3, 3, 3, 3]  # at most c frames each
+  np.testing.assert_array_equal(band[0][visible], plain[0][visible])
+  audio = np.isfinite(attention.floor_step_bias(1, 4, 8, 2, k=2, context=2)[0])
   np.testing.assert_array_equal(np.flatnonzero(audio[3]), np.arange(4, 8))  # frames 2, 3 -> audio 4..7
-  np.testing.assert_array_equal(attention.context_band(2, 8, 2, k=2, q_offset=2), attention.context_band(4, 8, 2,
-                                                                                                         k=2)[2:])
-  assert not attention.context_band(3, 5, 0).any()  # 0: unlimited
-  causal = np.isfinite(attention.floor_step_bias(1, 6, 6, 2)[0] + band)
-  assert causal.sum(axis=1).tolist() == [1, 2, 3, 3, 3, 3]  # with the causal mask: at most c frames each
+  np.testing.assert_array_equal(attention.floor_step_bias(1, 2, 8, 2, k=2, q_offset=2, context=2),
+                                attention.floor_step_bias(1, 4, 8, 2, k=2, context=2)[:, 2:])
+  np.testing.assert_array_equal(attention.floor_step_bias(1, 6, 6, 2, context=0), plain)
   with pytest.raises(ValueError):
-    band[0, 0] = 1.0  # read-only (cached)
+    band[0, 0, 0] = 1.0  # read-only (cached)
+  with pytest.raises(ValueError, match="align='paper'"):
+    attention.floor_step_bias(1, 2, 2, 1, align="right", context=1)
 
 
 @pytest.fixture(scope="module")

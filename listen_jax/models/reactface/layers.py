@@ -32,14 +32,11 @@ def alignment_bias(num_heads: int, q_len: int, k_len: int, period: int, slopes: 
                    q_offset: int = 0, include_current_frame: bool = True, context: int = 0) -> jax.Array:
   """Per-head bias [H, q_len, k_len]: slopes (in-graph) x the cached NumPy floor-step table (8x smaller constant).
 
-  `context > 0` also limits each query to its last `context` frames of memory (`attention.context_band`).
+  `context > 0` also limits each query to its last `context` frames of memory (see `attention.floor_step_bias`).
   """
   steps = attention.floor_step_bias(1, q_len, k_len, period, slopes="ones", k=k, q_offset=q_offset,
-                                    include_current_frame=include_current_frame)
-  bias = jnp.asarray(attention.head_slopes(num_heads, slopes))[:, None, None] * jnp.asarray(steps)
-  if context > 0:
-    bias = bias + jnp.asarray(attention.context_band(q_len, k_len, context, k=k, q_offset=q_offset))
-  return bias
+                                    include_current_frame=include_current_frame, context=context)
+  return jnp.asarray(attention.head_slopes(num_heads, slopes))[:, None, None] * jnp.asarray(steps)
 
 
 def periodic_encoding(positions: jax.Array | np.ndarray, period: int, dim: int):

@@ -57,6 +57,7 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   c.loss.readout = 10.0  # Fit the emotion readout on the real listener's (3DMM, emotion) pairs (REACT only).
   c.loss.energy = 40.0  # Match each sample's per-dim temporal std to the real listener's (motion_energy).
   c.loss.level_pool = 0.0  # Stage 2: pool the neighbours' crop-mean levels (1 = fully; off: measured worse).
+  c.loss.level_target = "neighbours"  # Level pooled toward: 'neighbours' (item's) | 'population' (batch mean).
 
   c.eval = ml_collections.ConfigDict()
   c.eval.num_samples = 10  # Samples per speaker for generation and the REACT metrics.

@@ -10,8 +10,9 @@ Terms:
   * `appropriate_reconstruction`: min over an item's valid neighbours of that JOINT cost (one neighbour is chosen
     per item for all terms, unlike the reference code whose expression and pose minima may pick different
     neighbours), averaged over items with at least one valid neighbour and one valid frame. With `level_pool` > 0
-    every neighbour's level (its mean over the crop) is first moved toward the level shared by all the item's
-    neighbours (`pool_levels`), so the min picks a movement and the level is the appropriate reactions' average.
+    every neighbour's level (its mean over the crop) is first moved toward a shared level (`pool_levels`): the
+    item's neighbours' mean, or the batch's mean over all neighbours (the training population's level), so the min
+    picks a movement and the level is not memorised per training listener.
   * `kl_divergence`: KL(N(mu, sigma) || N(0, I)) per latent dim, mean over dims, averaged over the windows that
     start inside the clip, then over items.
   * `diversity`: RBF energy mean_b exp(-||Y_a - Y_b||^2 / scale) over all pairs a < b of S >= 2 samples, with the
@@ -113,35 +114,49 @@ def listener_reconstruction(pred: jax.Array, target: jax.Array, lengths: jax.Arr
   return _item_mean(cost, weight), {k: _item_mean(v, weight) for k, v in parts.items()}
 
 
-def pool_levels(targets: jax.Array, neighbour_mask: jax.Array, lengths: jax.Array, amount: float = 1.0) -> jax.Array:
-  """Moves each neighbour's level (per-channel mean over the valid frames) toward the neighbours' shared level.
+LEVEL_TARGETS = ("neighbours", "population")
 
-  The level of a real reaction is mostly the listener's own (identity, resting face), which a generator that only
+
+def pool_levels(targets: jax.Array, neighbour_mask: jax.Array, lengths: jax.Array, amount: float = 1.0,
+                toward: str = "neighbours") -> jax.Array:
+  """Moves each neighbour's level (per-channel mean over the valid frames) toward a shared level.
+
+  The level of a real reaction is partly the listener's own (identity, resting face), which a generator that only
   sees the speaker cannot know: fitted to the closest neighbour, it memorises the training listeners' levels and
   guesses a wrong one on unseen people. Pooling keeps each neighbour's movement and replaces its level by
-  (1 - amount) * own + amount * mean over the item's valid neighbours.
+  (1 - amount) * own + amount * shared, where shared is
+
+  * 'neighbours': the mean level of the item's valid neighbours (the appropriate reactions' common level);
+  * 'population': the mean level of every valid neighbour of every item in the batch, an unbiased estimate of the
+    training listeners' mean level (what MeanFr predicts). The generator then learns movements around the
+    population level and no level it would have to guess from the training dyads.
 
   Args:
     targets: [B, K, T, C]; neighbour_mask: [B, K] bool/0-1; lengths: [B] valid frames.
     amount: 0 (no change) .. 1 (every neighbour gets the shared level).
+    toward: 'neighbours' | 'population' (`LEVEL_TARGETS`).
 
   Returns:
     [B, K, T, C] targets with pooled levels (padding frames are shifted too; they stay masked).
   """
+  if toward not in LEVEL_TARGETS:
+    raise ValueError(f"pool_levels toward={toward!r}: expected one of {LEVEL_TARGETS}")
   if not amount:
     return targets
   mask = frame_mask(lengths, targets.shape[2])[:, None, :, None]
   level = jnp.sum(targets * mask, axis=2) / jnp.maximum(jnp.sum(mask, axis=2), 1.0)  # [B, K, C]
-  valid = neighbour_mask.astype(targets.dtype)[..., None]
-  shared = jnp.sum(level * valid, axis=1, keepdims=True) / jnp.maximum(jnp.sum(valid, axis=1, keepdims=True), 1.0)
+  valid = (neighbour_mask.astype(bool) & (lengths > 0)[:, None]).astype(targets.dtype)[..., None]  # [B, K, 1]
+  axes = (1,) if toward == "neighbours" else (0, 1)
+  shared = jnp.sum(level * valid, axis=axes, keepdims=True) / jnp.maximum(
+      jnp.sum(valid, axis=axes, keepdims=True), 1.0)
   return targets + (amount * (shared - level))[:, :, None]
 
 
 def appropriate_reconstruction(pred: jax.Array, neighbours: jax.Array, neighbour_mask: jax.Array,
                                lengths: jax.Array, *, pred_emotion: jax.Array | None = None,
                                neighbour_emotion: jax.Array | None = None, pose_weight: float = 10.0,
-                               emotion_weight: float = 1.0, level_pool: float = 0.0
-                               ) -> tuple[jax.Array, dict[str, jax.Array]]:
+                               emotion_weight: float = 1.0, level_pool: float = 0.0,
+                               level_target: str = "neighbours") -> tuple[jax.Array, dict[str, jax.Array]]:
   """Min over valid neighbours of the joint reconstruction cost (Eq. 5), averaged over items.
 
   Args:
@@ -149,15 +164,16 @@ def appropriate_reconstruction(pred: jax.Array, neighbours: jax.Array, neighbour
     pred_emotion: [B, T, E] or None; neighbour_emotion: [B, K, T, E] or None.
     pose_weight, emotion_weight: term weights.
     level_pool: `pool_levels` amount applied to the neighbours' 3DMM and emotion before the min (0: off).
+    level_target: the shared level pooled toward, 'neighbours' | 'population' (see `pool_levels`).
 
   Returns:
     (loss scalar, dict(expression, pose[, emotion] of the chosen neighbours, averaged; 'best' [B] int32 index)).
     Items with no valid neighbour or no valid frame get weight 0.
   """
   mask = frame_mask(lengths, neighbours.shape[2])
-  neighbours = pool_levels(neighbours, neighbour_mask, lengths, level_pool)
+  neighbours = pool_levels(neighbours, neighbour_mask, lengths, level_pool, level_target)
   if neighbour_emotion is not None:
-    neighbour_emotion = pool_levels(neighbour_emotion, neighbour_mask, lengths, level_pool)
+    neighbour_emotion = pool_levels(neighbour_emotion, neighbour_mask, lengths, level_pool, level_target)
   cost, parts = reconstruction_cost(
       pred[:, None], neighbours, mask[:, None], pred_emotion=None if pred_emotion is None else pred_emotion[:, None],
       target_emotion=neighbour_emotion, pose_weight=pose_weight, emotion_weight=emotion_weight)
@@ -251,6 +267,6 @@ def speaker_reconstruction(pred: jax.Array, target: jax.Array, lengths: jax.Arra
   return _item_mean(per_item, (lengths > 0).astype(per_item.dtype))
 
 
-__all__ = ["appropriate_reconstruction", "diversity", "expression_pose_indices", "frame_mask", "kl_divergence",
-           "listener_reconstruction", "motion_energy", "pool_levels", "reconstruction_cost", "smooth_l1", "smoothness",
-           "speaker_reconstruction", "temporal_std"]
+__all__ = ["LEVEL_TARGETS", "appropriate_reconstruction", "diversity", "expression_pose_indices", "frame_mask",
+           "kl_divergence", "listener_reconstruction", "motion_energy", "pool_levels", "reconstruction_cost",
+           "smooth_l1", "smoothness", "speaker_reconstruction", "temporal_std"]

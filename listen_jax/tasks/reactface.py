@@ -28,6 +28,8 @@ Config fields read (all optional except `model_name = 'reactface'`):
     level_pool (0.0): stage 2: how far each neighbour's level (3DMM and emotion mean over the crop) is moved
       toward the level shared by the item's neighbours before the min (`rf_losses.pool_levels`; 1 = fully), so the
       model learns the appropriate reactions' common level instead of memorising each training listener's own.
+    level_target ('neighbours'): the level pooled toward: 'neighbours' (the item's neighbours' mean) |
+      'population' (the mean over every neighbour in the batch, the training listeners' level).
     num_samples (2): samples per step in stage 2 (the speaker is encoded once; every sample gets the reconstruction,
       KL and smoothness terms, and all pairs get the diversity term). Stage 1 uses one sample.
 
@@ -46,7 +48,8 @@ from listen_jax.models.reactface import EmotionReadout, ReactFace
 
 LOSS_DEFAULTS = {"stage": 2, "kl": 1e-4, "div": 100.0, "div_scale": 100.0, "smooth": 10.0,
                  "smooth_expression": 0.1, "speaker": 1.0, "pose": 10.0, "emotion": 1.0, "num_samples": 2,
-                 "readout": 10.0, "energy": 0.0, "level_pool": 0.0}
+                 "readout": 10.0, "energy": 0.0, "level_pool": 0.0,
+                 "level_target": "neighbours"}
 
 
 def loss_settings(config) -> dict[str, Any]:
@@ -54,6 +57,10 @@ def loss_settings(config) -> dict[str, Any]:
   out = tasks.loss_settings(config, LOSS_DEFAULTS)
   if out["stage"] not in (1, 2):
     raise ValueError(f"config.loss.stage={out['stage']!r}: expected 1 or 2")
+  if out["level_target"] not in rf_losses.LEVEL_TARGETS:
+    raise ValueError(f"config.loss.level_target={out['level_target']!r}: expected one of {rf_losses.LEVEL_TARGETS}")
+  if not 0.0 <= float(out["level_pool"]) <= 1.0:
+    raise ValueError(f"config.loss.level_pool={out['level_pool']!r}: expected a fraction in [0, 1]")
   return out
 
 
@@ -107,7 +114,8 @@ def make_task(config) -> tasks.Task:
         value, parts = rf_losses.appropriate_reconstruction(
             pred, batch["neighbour_3dmm"], batch["neighbour_mask"], lengths, pred_emotion=pred_emo,
             neighbour_emotion=batch.get("neighbour_emotion") if has_emotion else None,
-            pose_weight=settings["pose"], emotion_weight=settings["emotion"], level_pool=settings["level_pool"])
+            pose_weight=settings["pose"], emotion_weight=settings["emotion"], level_pool=settings["level_pool"],
+            level_target=settings["level_target"])
         parts.pop("best")
         return value, parts
     rec, parts = jax.vmap(rec_fn)(motion, emotion if has_emotion else None)

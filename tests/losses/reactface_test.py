@@ -82,6 +82,42 @@ def test_pool_levels_keeps_movement_and_shares_the_level():
   np.testing.assert_array_equal(np.asarray(rl.pool_levels(jnp.asarray(nb), mask, jnp.array([2]), 0.0)), nb)
 
 
+def test_pool_levels_toward_the_population_level_of_the_batch():
+  # Item 0: neighbours at levels 2 and 4 (and a masked one at 50); item 1: one neighbour at level 9 and a
+  # zero-length item 2 whose neighbours must not count. The batch's population level is (2 + 4 + 9) / 3 = 5.
+  nb = np.zeros((3, 2, 4, 1), np.float32)
+  nb[0, 0, :, 0] = [1.0, 3.0, 100.0, 100.0]
+  nb[0, 1, :, 0] = [4.0, 4.0, 0.0, 0.0]
+  nb[1, 0, :, 0] = [9.0, 9.0, 9.0, 9.0]
+  nb[1, 1, :, 0] = 50.0
+  nb[2, :, :, 0] = -70.0
+  mask = jnp.array([[1, 1], [1, 0], [1, 1]], bool)
+  lengths = jnp.array([2, 4, 0])
+  out = np.asarray(rl.pool_levels(jnp.asarray(nb), mask, lengths, 1.0, "population"))
+  np.testing.assert_allclose(out[0, 0, :2, 0], [4.0, 6.0])  # movement kept, level 2 -> 5
+  np.testing.assert_allclose(out[0, 1, :2, 0], [5.0, 5.0])
+  np.testing.assert_allclose(out[1, 0, :, 0], 5.0)
+  # Per item ('neighbours') the same batch pools item 1 to its own only neighbour: unchanged.
+  own = np.asarray(rl.pool_levels(jnp.asarray(nb), mask, lengths, 1.0, "neighbours"))
+  np.testing.assert_allclose(own[1, 0, :, 0], 9.0)
+  np.testing.assert_allclose(own[0, 1, :2, 0], [3.0, 3.0])
+  with pytest.raises(ValueError, match="toward"):
+    rl.pool_levels(jnp.asarray(nb), mask, lengths, 1.0, "dataset")
+
+
+def test_level_target_is_validated():
+  from configs import reactface as rf_config
+  from listen_jax.tasks import reactface as rf_task
+  config = rf_config.get_config("smoke")
+  config.loss.level_target = "everyone"
+  with pytest.raises(ValueError, match="level_target"):
+    rf_task.loss_settings(config)
+  config.loss.level_target = "population"
+  config.loss.level_pool = 1.5
+  with pytest.raises(ValueError, match="level_pool"):
+    rf_task.loss_settings(config)
+
+
 def test_level_pool_makes_the_level_a_neighbour_average():
   # Two neighbours with the same movement at levels -1 and +1: without pooling a flat prediction at either level
   # is a perfect fit; with full pooling only the shared level 0 is.

@@ -51,6 +51,13 @@ training crops gives the encoder contexts it never saw in training, and its feat
 generated faces) drift with time. A band of a fraction of the crop makes most training frames see the full band,
 the same context every inference frame sees.
 
+Speaker summary (`speaker_summary`): how a listener reacts depends on slow traits of the speaker's behaviour
+(speech rate, how much the head moves, how often they smile) that a 16-frame band cannot estimate. With the
+summary, each speaker motion feature also gets a projection of the running mean, over every frame so far, of
+per-frame statistics (value, square, absolute frame-to-frame change) of the speaker's 3DMM, emotion and log-mel.
+A running mean has the same expectation at every length, so unlike unbounded attention it does not drift past the
+training crop: it only gets less noisy. Streaming keeps the running sums in the cache (O(1) per frame).
+
 Noise: pass `noise` [B, num_windows, latent_dim] (or [S, B, num_windows, latent_dim] with `num_samples=S`), or
 give a 'sample' rng. Dropout uses the 'dropout' rng when `deterministic=False`.
 """
@@ -96,6 +103,9 @@ class ReactFace(nn.Module):
       cross-attention), 0 = the whole clip (the reference). A band well inside the training crop (the REACT
       configs: 16 of 64 frames) gives every inference frame the context most training frames saw (see "Context
       length" above); must be <= max_len, and streaming then equals the offline call at any length.
+    speaker_summary: add a running summary of everything the speaker did so far to the speaker motion features:
+      Dense(LayerNorm(mean over frames 0..t of (v, v^2, |v_t - v_t-1|))), v = (3DMM, emotion, log-mel) of a
+      frame (see "Speaker summary" above). Off in the reference.
     audio_context: causal log-mel conv kernel in audio frames (5 = 2.5 video frames).
     vae_layers, vae_num_heads, vae_ffn_dim: the VAE's transformer encoder (2, 4, 256).
     decoder_latent_layers: decoder blocks attending the interpolated latents (2).
@@ -127,6 +137,7 @@ class ReactFace(nn.Module):
   max_len: int = 800
   speaker_layers: int = 2
   speaker_context: int = 0
+  speaker_summary: bool = False
   audio_context: int = 5
   vae_layers: int = 2
   vae_num_heads: int = 4
@@ -159,7 +170,7 @@ class ReactFace(nn.Module):
         feature_dim=self.feature_dim, num_heads=self.num_heads, ffn_dim=self.ffn_dim, period=self.period,
         motion_dim=self.motion_dim, num_layers=self.speaker_layers, audio_context=self.audio_context,
         slopes=self.slopes, dropout=self.dropout, include_current_frame=self.include_current_frame,
-        context=self.speaker_context)
+        context=self.speaker_context, summary=self.speaker_summary)
     self.cell = ReactionWindow(
         feature_dim=self.feature_dim, num_heads=self.num_heads, ffn_dim=self.ffn_dim, period=self.period,
         window=self.window, momentum=self.momentum, latent_dim=self.latent_dim, motion_dim=self.motion_dim,
@@ -266,8 +277,10 @@ class ReactFace(nn.Module):
     if not self.audio_dim or not self.motion_dim:
       raise ValueError("ReactFace.init_carry needs motion_dim and audio_dim to be set")
     d, w = self.feature_dim, self.window
+    summary_inputs = self.motion_dim + (self.emotion_dim or 0) + self.audio_dim if self.speaker_summary else 0
     cache = init_speaker_cache(batch_size, self.cache_frames(), self.audio_dim, feature_dim=d,
-                               num_layers=self.speaker_layers, audio_context=self.audio_context)
+                               num_layers=self.speaker_layers, audio_context=self.audio_context,
+                               summary_inputs=summary_inputs)
     return {"speaker": cache,
             "motion_prev": jnp.zeros((batch_size, w, d), jnp.float32),
             "audio_prev": jnp.zeros((batch_size, 2 * w, d), jnp.float32),

@@ -13,18 +13,44 @@ from listen_jax.models.reactface.layers import periodic_encoding
 
 
 def init_speaker_cache(batch_size: int, max_len: int, audio_dim: int, *, feature_dim: int, num_layers: int,
-                       audio_context: int) -> dict[str, jax.Array]:
+                       audio_context: int, summary_inputs: int = 0) -> dict[str, jax.Array]:
   """Empty `SpeakerEncoder.stream` cache for `max_len` frames of context (right-aligned buffers).
+
+  Args:
+    summary_inputs: with the running summary (`SpeakerEncoder.summary`), the per-frame input width it summarises
+      (3DMM + emotion + log-mel dims); 0 without.
 
   Returns:
     dict(audio_tail [B, audio_context - 1, F] last raw log-mel frames, audio [B, 2 max_len, d] audio features,
-    inputs [num_layers, B, max_len, d] past inputs of each self-attention layer).
+    inputs [num_layers, B, max_len, d] past inputs of each self-attention layer) and, with the summary,
+    summary_sum [B, 3 * summary_inputs] (sum of the per-frame statistics so far) and summary_last
+    [B, summary_inputs] (the last frame's inputs, for its frame-to-frame change).
   """
-  return {
+  cache = {
       "audio_tail": jnp.zeros((batch_size, audio_context - 1, audio_dim), jnp.float32),
       "audio": jnp.zeros((batch_size, 2 * max_len, feature_dim), jnp.float32),
       "inputs": jnp.zeros((num_layers, batch_size, max_len, feature_dim), jnp.float32),
   }
+  if summary_inputs:
+    cache["summary_sum"] = jnp.zeros((batch_size, 3 * summary_inputs), jnp.float32)
+    cache["summary_last"] = jnp.zeros((batch_size, summary_inputs), jnp.float32)
+  return cache
+
+
+def frame_inputs(audio: jax.Array, motion: jax.Array, emotion: jax.Array | None) -> jax.Array:
+  """What the running summary reads per video frame: [B, T, D (+ E) + F] = concat(3DMM, emotion, the mean of the
+  frame's two log-mel frames) from audio [B, 2T, F], motion [B, T, D], emotion [B, T, E] or None."""
+  b, t = motion.shape[:2]
+  pairs = audio.reshape(b, t, 2, audio.shape[-1]).mean(axis=2).astype(motion.dtype)
+  parts = [motion] + ([] if emotion is None else [emotion.astype(motion.dtype)]) + [pairs]
+  return jnp.concatenate(parts, axis=-1)
+
+
+def frame_statistics(inputs: jax.Array, previous: jax.Array) -> jax.Array:
+  """Per-frame statistics whose running mean is the summary: [B, T, 3C] = concat(v, v^2, |v - v_prev|) of inputs
+  [B, T, C], where v_prev of the first frame is `previous` [B, 1, C] (the frame itself at the clip start)."""
+  prev = jnp.concatenate([previous.astype(inputs.dtype), inputs[:, :-1]], axis=1)
+  return jnp.concatenate([inputs, inputs * inputs, jnp.abs(inputs - prev)], axis=-1)
 
 
 class SpeakerEncoder(nn.Module):
@@ -45,6 +71,7 @@ class SpeakerEncoder(nn.Module):
   dropout: float = 0.1
   include_current_frame: bool = True
   context: int = 0
+  summary: bool = False
 
   def setup(self):
     self.audio_conv = nn.Conv(self.feature_dim, (self.audio_context,), padding="VALID")
@@ -54,6 +81,10 @@ class SpeakerEncoder(nn.Module):
     self.blocks = [decoder_block(self) for _ in range(self.num_layers)]
     self.recon_hidden = nn.Dense(self.feature_dim)
     self.recon_out = nn.Dense(self.motion_dim, kernel_init=nn.initializers.zeros)
+    if self.summary:
+      self.summary_norm = nn.LayerNorm(epsilon=1e-5)
+      self.summary_dense = nn.Dense(self.feature_dim)
+      self.summary_dropout = nn.Dropout(self.dropout)
 
   def encode_audio(self, audio_with_context: jax.Array) -> jax.Array:
     """[B, A + audio_context - 1, F] log-mel (left context first) -> [B, A, d]."""
@@ -63,6 +94,11 @@ class SpeakerEncoder(nn.Module):
   def embed_motion(self, motion: jax.Array, emotion: jax.Array | None, positions) -> jax.Array:
     x = motion if emotion is None else jnp.concatenate([motion, emotion.astype(motion.dtype)], axis=-1)
     return self.motion_embed(x) + periodic_encoding(positions, self.period, self.feature_dim)
+
+  def add_summary(self, x: jax.Array, running_mean: jax.Array, deterministic: bool) -> jax.Array:
+    """Motion features [B, T, d] + Dense(LayerNorm(running mean of `frame_statistics` [B, T, 3C]))."""
+    s = self.summary_dense(self.summary_norm(running_mean.astype(x.dtype)))
+    return x + self.summary_dropout(s, deterministic=deterministic)
 
   def __call__(self, audio: jax.Array, motion: jax.Array, emotion: jax.Array | None, *,
                deterministic: bool = True) -> dict[str, jax.Array]:
@@ -87,6 +123,11 @@ class SpeakerEncoder(nn.Module):
                                 context=self.context)
     for block in self.blocks:
       x = block(x, feats, self_bias, cross_bias, deterministic=deterministic)
+    if self.summary:
+      inputs = frame_inputs(audio, motion, emotion)
+      stats = frame_statistics(inputs, inputs[:, :1])
+      count = jnp.arange(1, t + 1, dtype=stats.dtype)[None, :, None]
+      x = self.add_summary(x, jnp.cumsum(stats, axis=1) / count, deterministic)
     recon = self.recon_out(nn.relu(self.recon_hidden(x)))
     return {"audio": feats, "motion": x, "recon": recon}
 
@@ -129,4 +170,13 @@ class SpeakerEncoder(nn.Module):
       x = block(x, audio_buf, self_bias, cross_bias, self_keys=buf, deterministic=deterministic)
     new_cache = {"audio_tail": ctx[:, ctx.shape[1] - (self.audio_context - 1):].astype(jnp.float32),
                  "audio": audio_buf, "inputs": jnp.stack(new_inputs)}
+    if self.summary:
+      inputs = frame_inputs(audio, motion, emotion)
+      previous = jnp.where(start == 0, inputs[:, :1], cache["summary_last"][:, None].astype(inputs.dtype))
+      total = cache["summary_sum"][:, None].astype(inputs.dtype) + jnp.cumsum(
+          frame_statistics(inputs, previous), axis=1)
+      count = (start + jnp.arange(1, n + 1)).astype(total.dtype)[None, :, None]
+      x = self.add_summary(x, total / count, deterministic)
+      new_cache["summary_sum"] = total[:, -1].astype(jnp.float32)
+      new_cache["summary_last"] = inputs[:, -1].astype(jnp.float32)
     return new_cache, x, feats

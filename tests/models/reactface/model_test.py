@@ -254,6 +254,33 @@ def test_speaker_context_limits_encoder_and_streams_past_max_len():
                                                                   noise=noise))
 
 
+def test_speaker_summary_reaches_back_to_the_clip_start_causally_and_streams():
+  """speaker_summary: with a short context band, a frame far past the band still reads the first frames (through
+  the running mean), never a later frame; streaming over a clip longer than the cache equals the offline call."""
+  c, t_len = 2, 22
+  model = tiny(58, 25, speaker_context=c, speaker_summary=True)
+  audio, motion, emotion, noise = inputs(1, t_len, 58, 25, seed=17)
+  params = random_params(model, audio, motion, emotion, noise=noise)
+  encode = jax.jit(lambda p, a, m, e, k=model: k.apply(p, a, m, e, method=lambda s, *x: s.speaker(*x)))
+  base = encode(params, audio, motion, emotion)
+  early = encode(params, audio, motion.at[:, :2].add(3.0), emotion)  # frames 0, 1: far outside the band of 20
+  assert np.abs(early["motion"][:, 20] - base["motion"][:, 20]).max() > 1e-4
+  late = encode(params, audio.at[:, 30:].add(1.0), motion.at[:, 15:].add(3.0), emotion.at[:, 15:].set(0.5))
+  np.testing.assert_allclose(late["motion"][:, :15], base["motion"][:, :15], atol=1e-5)
+  # The summary is a mean: a constant clip gives the same features at every frame past the band's warm-up.
+  flat = encode(params, jnp.ones_like(audio), jnp.ones_like(motion), jnp.full_like(emotion, 0.5))["motion"]
+  np.testing.assert_allclose(flat[:, 10], flat[:, 20], atol=1e-5)  # same phase of the period-2 encoding
+  offline = jax.jit(lambda p, a, m, e, n: model.apply(p, a, m, e, noise=n))(params, audio, motion, emotion, noise)
+  carry = model.init_carry(1)["speaker"]
+  assert carry["summary_sum"].shape == (1, 3 * (58 + 25 + F)) and carry["summary_last"].shape == (1, 58 + 25 + F)
+  online = jax.jit(functools.partial(online_rollout, model))(params, audio, motion, emotion, noise)
+  for key in ("motion", "emotion", "mu", "logvar"):
+    np.testing.assert_allclose(online[key], offline[key], atol=1e-5, err_msg=key)
+  plain = tiny(58, 25, speaker_context=c)
+  plain_params = random_params(plain, audio, motion, emotion, noise=noise)
+  assert "summary_dense" not in plain_params["params"]["speaker"] and "summary_dense" in params["params"]["speaker"]
+
+
 def test_emit_aus_per_au_thresholds():
   """'binary' with 15 thresholds binarises AU k at its own threshold; valence/arousal/expressions pass through."""
   emo = jnp.asarray(np.random.RandomState(0).rand(3, 5, 25), jnp.float32)

@@ -63,6 +63,7 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   c.eval = ml_collections.ConfigDict()
   c.eval.num_samples = 10  # Samples per speaker for generation and the REACT metrics.
   c.eval.au_calibration = "train_rate"  # 'binary' AU thresholds: each AU as frequent as on the training listeners.
+  c.eval.au_calibration_split = "val"  # Match the rates on the model's outputs for this split's speakers.
   c.eval.convention = "react2023"  # REACT metric convention ('react2023' | 'corrected').
 
   if "reference" in variants:

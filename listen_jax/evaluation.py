@@ -233,21 +233,26 @@ def sample_reactions(task: tasks.Task, params, source, *, num_samples: int, seed
 AU_CALIBRATIONS = ("none", "train_rate")
 
 
-def calibrate_au_thresholds(task: tasks.Task, params, train_source, *, num_samples: int = 2, seed: int = 0,
-                            batch_size: int = 8, num_neighbours: int = 8) -> dict[str, Any]:
+AU_CALIBRATION_SPLITS = ("train", "val")
+
+
+def calibrate_au_thresholds(task: tasks.Task, params, train_source, *, probe_source=None, num_samples: int = 2,
+                            seed: int = 0, batch_size: int = 8, num_neighbours: int = 8) -> dict[str, Any]:
   """Per-AU 'binary' thresholds under which each AU occurs on generated faces as often as on training listeners.
 
   The emotion head's AU probabilities are fitted per frame, so where the model is unsure when an AU fires they
   stay under 0.5 and a fixed threshold emits almost none (an AU rate of 2-5% against the listeners' 11-12%
   measured on synthetic REACT data: a still face). The threshold of AU k is the (1 - r_k) quantile of the
-  generated probabilities over the training split's valid frames, r_k the training listeners' occurrence rate:
-  fitted on training data only, like the normalisation statistics.
+  generated probabilities over the valid frames of `probe_source` (default: the training split), r_k the training
+  listeners' occurrence rate. Only the training split's labels are read; a held-out probe split contributes the
+  model's outputs on its speakers, never its listeners.
 
   Returns:
     {'thresholds': [15] floats, 'listener_rate': [15], 'rate_at_0.5': [15] (generated occurrences at 0.5)}.
   """
   au = layouts.REACT_EMOTION.slices["au"]
-  samples = sample_reactions(task, params, train_source, num_samples=num_samples, seed=seed, batch_size=batch_size,
+  probe_source = train_source if probe_source is None else probe_source
+  samples = sample_reactions(task, params, probe_source, num_samples=num_samples, seed=seed, batch_size=batch_size,
                              num_neighbours=num_neighbours)
   if "emotion" not in samples or samples["emotion"].shape[-1] != layouts.REACT_EMOTION.dim:
     raise ValueError("calibrate_au_thresholds needs a model emitting the 25-d REACT emotion")
@@ -256,7 +261,7 @@ def calibrate_au_thresholds(task: tasks.Task, params, train_source, *, num_sampl
   labels = np.concatenate([np.asarray(train_source[p]["listener_emotion"], np.float32)[:, au]
                            for p in train_source.order])
   if probs.size == 0 or labels.size == 0:
-    raise ValueError("calibrate_au_thresholds: the training split has no frames")
+    raise ValueError("calibrate_au_thresholds: the training or probe split has no frames")
   if np.min(probs) < 0 or np.max(probs) > 1:
     raise ValueError("calibrate_au_thresholds: the model's AUs are not probabilities (set au_output='probability')")
   rate = (labels > 0.5).mean(axis=0)
@@ -267,12 +272,18 @@ def calibrate_au_thresholds(task: tasks.Task, params, train_source, *, num_sampl
 def calibrated_task(workdir: str, config: ml_collections.ConfigDict, task: tasks.Task, params, step: int, *,
                     batch_size: int = 8) -> tasks.Task:
   """The task to sample with: with `config.eval.au_calibration = 'train_rate'` (ReactFace, 'binary' AUs) its model
-  uses per-AU thresholds from `calibrate_au_thresholds` on the train split (sampled with seed 0, so evaluation and
-  generation at any seed share them), cached in `W/eval/au_thresholds.json` keyed by checkpoint step; otherwise
-  `task` unchanged."""
-  mode = config.get("eval", {}).get("au_calibration", "none")
+  uses per-AU thresholds from `calibrate_au_thresholds`: the training listeners' AU rates, matched on the model's
+  outputs for the speakers of `config.eval.au_calibration_split` ('train' when unset; the REACT configs use
+  'val', where the model meets unseen people as it does at test time). Sampled with seed 0, so evaluation and
+  generation at any seed share them; cached in `W/eval/au_thresholds.json` keyed by checkpoint step and split.
+  Otherwise `task` unchanged."""
+  eval_cfg = config.get("eval", {})
+  mode = eval_cfg.get("au_calibration", "none")
   if mode not in AU_CALIBRATIONS:
     raise ValueError(f"{workdir}: eval.au_calibration={mode!r}: expected one of {AU_CALIBRATIONS}")
+  split = eval_cfg.get("au_calibration_split", "train")
+  if split not in AU_CALIBRATION_SPLITS:
+    raise ValueError(f"{workdir}: eval.au_calibration_split={split!r}: expected one of {AU_CALIBRATION_SPLITS}")
   if mode == "none" or config.model_name != "reactface" or config.model.get("au_output") != "binary":
     return task
   path = os.path.join(workdir, "eval", "au_thresholds.json")
@@ -280,18 +291,19 @@ def calibrated_task(workdir: str, config: ml_collections.ConfigDict, task: tasks
   if os.path.exists(path):
     with open(path, encoding="utf-8") as f:
       cached = json.load(f)
-    if cached.get("step") == int(step):
+    if cached.get("step") == int(step) and cached.get("split", "train") == split:
       fit = cached
   if fit is None:
     train = pipeline.open_split(config.data_dir, config.dataset, "train")
     if "listener_emotion" not in train.features:
       return task  # no AU labels to calibrate against (ViCo data)
+    probe_split = train if split == "train" else pipeline.open_split(config.data_dir, config.dataset, split)
     probe = config.copy_and_resolve_references()
     with probe.unlocked():
       probe.model.au_output = "probability"
-    fit = calibrate_au_thresholds(tasks.get_task(probe), params, train, batch_size=batch_size,
-                                  num_neighbours=config.get("num_neighbours", 8))
-    fit["step"] = int(step)
+    fit = calibrate_au_thresholds(tasks.get_task(probe), params, train, probe_source=probe_split,
+                                  batch_size=batch_size, num_neighbours=config.get("num_neighbours", 8))
+    fit["step"], fit["split"] = int(step), split
     os.makedirs(os.path.dirname(path), exist_ok=True)
     with open(path, "w", encoding="utf-8") as f:
       json.dump(fit, f, indent=2)

@@ -108,3 +108,35 @@ def test_calibrated_au_thresholds_match_the_training_listeners_rates(monkeypatch
   probs[0, 0, 0, 3] = 1.5
   with pytest.raises(ValueError, match="not probabilities"):
     evaluation.calibrate_au_thresholds(None, None, train)
+
+
+def test_calibration_on_a_held_out_split_reads_its_outputs_and_the_training_labels(monkeypatch):
+  """probe_source: the probabilities come from the model on the probe split's speakers, the rates from the
+  training listeners; the probe split's own listeners are never read."""
+  r = np.random.default_rng(1)
+  rates = np.linspace(0.05, 0.3, 15)
+  train = _FakeSource(items=[{"listener_emotion": np.concatenate(
+      [(r.uniform(size=(80, 15)) < rates).astype(np.float32), np.zeros((80, 10), np.float32)], axis=1)}],
+      order=[0])
+
+  class _NoLabels:
+    order = [0]
+
+    def __getitem__(self, i):
+      raise AssertionError("the probe split's listeners must not be read")
+
+  probe = _NoLabels()
+  outputs = {id(train): r.uniform(0.3, 0.9, (1, 2, 80, 25)), id(probe): r.uniform(0.0, 0.2, (1, 2, 80, 25))}
+  seen = []
+
+  def fake_sample(task, params, source, **kw):
+    seen.append(source)
+    return {"emotion": outputs[id(source)].astype(np.float32), "lengths": np.array([80])}
+
+  monkeypatch.setattr(evaluation, "sample_reactions", fake_sample)
+  fit = evaluation.calibrate_au_thresholds(None, None, train, probe_source=probe)
+  assert seen == [probe]
+  thr = np.asarray(fit["thresholds"])
+  assert np.all(thr < 0.2)  # quantiles of the probe's low probabilities, not of the train outputs (>= 0.3)
+  held = outputs[id(probe)][0, :, :, :15].reshape(-1, 15)
+  np.testing.assert_allclose((held > thr).mean(0), fit["listener_rate"], atol=0.01)

@@ -99,6 +99,8 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
     # as much as a real listener is off (60 clips, seed 0: with it angle / exp FD 1.84 / 5.46 against Random's
     # 1.68 / 5.13; without it 1.58 / 4.21).
     c.loss.energy = 0.0
+    # A ViCo listener's reaction follows its attitude, which the speaker's slow traits do not reveal.
+    c.model.speaker_summary = False
   if "stage1" in variants:
     c.loss.stage = 1
   if "accel" in variants:  # after the recipe variants: scales whichever batch and lr they set

@@ -101,6 +101,8 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
     c.loss.energy = 0.0
     # A ViCo listener's reaction follows its attitude, which the speaker's slow traits do not reveal.
     c.model.speaker_summary = False
+    # ViCo gives every method the listener's attitude (the ViCo LSTM and the Simulation* baseline read it).
+    c.model.num_attitudes = 3
   if "stage1" in variants:
     c.loss.stage = 1
   if "accel" in variants:  # after the recipe variants: scales whichever batch and lr they set

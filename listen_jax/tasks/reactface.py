@@ -4,10 +4,10 @@ Config fields read (all optional except `model_name = 'reactface'`):
 
   config.model (dict / ConfigDict): `ReactFace` keyword arguments (feature_dim, num_heads, ffn_dim, period, window,
     momentum, latent_dim, slopes, dropout, max_len, speaker_layers, speaker_context, speaker_summary,
-    audio_context, vae_layers,
-    vae_num_heads, vae_ffn_dim, decoder_latent_layers, include_current_frame, emotion_from, readout_context,
-    au_output, au_threshold, motion_dim, emotion_dim, audio_dim). `predict` and the eval loss run the model at
-    inference, so they see the AUs as `au_output` emits them.
+    audio_context, vae_layers, vae_num_heads, vae_ffn_dim, decoder_latent_layers, include_current_frame,
+    emotion_from, readout_context, au_output, au_threshold, num_attitudes (the batch's `attitude` is passed when
+    > 0), motion_dim, emotion_dim, audio_dim). `predict` and the eval loss run the model at inference, so they see
+    the AUs as `au_output` emits them.
     motion_dim / emotion_dim / audio_dim may be left unset (None): they are read from the batch shapes
     (`speaker_3dmm` [B, W, D], `speaker_emotion` [B, W, E] (absent -> 0), `speaker_audio` [B, 2W, F]); when set
     they must match the data.
@@ -81,6 +81,15 @@ def _inputs(batch):
   return batch["speaker_audio"], batch["speaker_3dmm"], batch.get("speaker_emotion")
 
 
+def _attitude(m: ReactFace, batch) -> dict[str, Any]:
+  """{'attitude': batch['attitude']} when the model reads the listener's attitude (num_attitudes > 0)."""
+  if not m.num_attitudes:
+    return {}
+  if "attitude" not in batch:
+    raise ValueError(f"config.model.num_attitudes={m.num_attitudes} but the batch has no 'attitude' (ViCo data only)")
+  return {"attitude": batch["attitude"]}
+
+
 def make_task(config) -> tasks.Task:
   """ReactFace `Task` (see the module docstring for the config fields)."""
   model_kwargs = tasks.as_dict(config.get("model", None))
@@ -92,7 +101,8 @@ def make_task(config) -> tasks.Task:
   def init(rng, batch):
     m = model_for_batch(model, batch)
     params_rng, sample_rng = jax.random.split(rng)
-    return m.init({"params": params_rng, "sample": sample_rng}, *_inputs(batch), deterministic=True)
+    return m.init({"params": params_rng, "sample": sample_rng}, *_inputs(batch), **_attitude(m, batch),
+                  deterministic=True)
 
   def loss(params, batch, rng, train):
     m = model_for_batch(model, batch)
@@ -100,7 +110,8 @@ def make_task(config) -> tasks.Task:
     stage = settings["stage"]
     num_samples = max(1, int(settings["num_samples"])) if stage == 2 else 1
     dropout_rng, sample_rng = jax.random.split(rng)
-    out = m.apply({"params": params}, *_inputs(batch), num_samples=num_samples, deterministic=not train,
+    out = m.apply({"params": params}, *_inputs(batch), **_attitude(m, batch), num_samples=num_samples,
+                  deterministic=not train,
                   rngs={"sample": sample_rng, "dropout": dropout_rng})
     motion, emotion = out["motion"], out.get("emotion")  # [S, B, T, ...]
     has_emotion = emotion is not None
@@ -152,7 +163,8 @@ def make_task(config) -> tasks.Task:
   def predict(params, batch, rng):
     """One sample: {'motion': [B, T, D] (z-space), 'emotion': [B, T, E] when the data has emotion}."""
     m = model_for_batch(model, batch)
-    out = m.apply({"params": params}, *_inputs(batch), deterministic=True, rngs={"sample": rng})
+    out = m.apply({"params": params}, *_inputs(batch), **_attitude(m, batch), deterministic=True,
+                  rngs={"sample": rng})
     return {k: out[k] for k in ("motion", "emotion") if k in out}
 
   return tasks.Task(name="reactface", model=model, init=init, loss=loss, predict=predict,

@@ -50,7 +50,8 @@ def _format_spec(source: ClipSource, data_format: str) -> _Format:
                        "'vico/raw' config)")
     tracks = (_Track("speaker_audio", "audio_mel", "audio_mel", 2), _Track("speaker_3dmm", "speaker", "motion"),
               _Track("listener_3dmm", "listener", "motion_delta", relative=True))
-    return _Format(tracks, neighbour_tracks=(("neighbour_3dmm", "listener_3dmm"),), self_neighbour=True)
+    return _Format(tracks, neighbour_tracks=(("neighbour_3dmm", "listener_3dmm"),), self_neighbour=True,
+                   attitude="attitude" in features)
   if data_format == "vico":
     raise ValueError(f"{source.name}: data_format 'vico' needs a ViCo dataset; this is REACT (use 'reaction')")
   tracks = [_Track("speaker_audio", "speaker_audio", "speaker_audio", 2),

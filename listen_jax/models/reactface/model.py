@@ -120,6 +120,9 @@ class ReactFace(nn.Module):
       (`deterministic=False`) always sees the probabilities, so the losses stay differentiable.
     au_threshold: the 'binary' threshold, one float or 15 per-AU floats (`evaluation.calibrate_au_thresholds`
       fits them after training so each AU occurs on generated faces as often as on the training listeners).
+    num_attitudes: > 0: the listener's attitude (ViCo: positive, neutral, negative) is an input, a learned
+      embedding (zero-initialised) added to the speaker motion features of every frame, which the VAE and the
+      decoder read; 0 (REACT, the reference): no attitude.
   """
 
   feature_dim: int = 128
@@ -148,6 +151,7 @@ class ReactFace(nn.Module):
   readout_context: int = 1
   au_output: str = "probability"
   au_threshold: float | tuple[float, ...] = 0.5
+  num_attitudes: int = 0
 
   def setup(self):
     if self.au_output not in AU_OUTPUTS:
@@ -171,6 +175,10 @@ class ReactFace(nn.Module):
         motion_dim=self.motion_dim, num_layers=self.speaker_layers, audio_context=self.audio_context,
         slopes=self.slopes, dropout=self.dropout, include_current_frame=self.include_current_frame,
         context=self.speaker_context, summary=self.speaker_summary)
+    if self.num_attitudes < 0:
+      raise ValueError(f"ReactFace.num_attitudes={self.num_attitudes}: expected >= 0 (0: no attitude input)")
+    if self.num_attitudes:
+      self.attitude_embed = nn.Embed(self.num_attitudes, self.feature_dim, embedding_init=nn.initializers.zeros)
     self.cell = ReactionWindow(
         feature_dim=self.feature_dim, num_heads=self.num_heads, ffn_dim=self.ffn_dim, period=self.period,
         window=self.window, momentum=self.momentum, latent_dim=self.latent_dim, motion_dim=self.motion_dim,
@@ -183,8 +191,17 @@ class ReactFace(nn.Module):
     return check_speaker_inputs(what, audio, motion, emotion, motion_dim=self.motion_dim,
                                 emotion_dim=self.emotion_dim)
 
+  def _with_attitude(self, motion_feats: jax.Array, attitude: jax.Array | None, what: str) -> jax.Array:
+    """Speaker motion features [B, T, d] + the attitude embedding (num_attitudes > 0; attitude [B] int)."""
+    if not self.num_attitudes:
+      return motion_feats
+    if attitude is None or jnp.shape(attitude) != motion_feats.shape[:1]:
+      raise ValueError(f"{what}: num_attitudes={self.num_attitudes} needs attitude [{motion_feats.shape[0]}] int, got "
+                       f"{None if attitude is None else jnp.shape(attitude)}")
+    return motion_feats + self.attitude_embed(jnp.asarray(attitude, jnp.int32))[:, None].astype(motion_feats.dtype)
+
   def __call__(self, speaker_audio: jax.Array, speaker_3dmm: jax.Array, speaker_emotion: jax.Array | None = None,
-               *, noise: jax.Array | None = None, num_samples: int | None = None,
+               *, attitude: jax.Array | None = None, noise: jax.Array | None = None, num_samples: int | None = None,
                deterministic: bool = True) -> dict[str, jax.Array]:
     """Generates listener reactions for whole clips (the same window loop as `step`).
 
@@ -192,6 +209,7 @@ class ReactFace(nn.Module):
       speaker_audio: [B, 2T, F] float32 log-mel.
       speaker_3dmm: [B, T, D] float32.
       speaker_emotion: [B, T, E] float32, required iff emotion_dim > 0.
+      attitude: [B] int32 listener attitude, required iff num_attitudes > 0.
       noise: [B, nW, L] (or [S, B, nW, L] with `num_samples=S`) standard-normal latent noise, nW = ceil(T / w);
         drawn from the 'sample' rng when None.
       num_samples: None for one sample (outputs without a sample axis), or S: the speaker is encoded once and S
@@ -213,6 +231,7 @@ class ReactFace(nn.Module):
       speaker_3dmm = pad_time(speaker_3dmm, pad)
       emotion = None if emotion is None else pad_time(emotion, pad)
     enc = self.speaker(speaker_audio, speaker_3dmm, emotion, deterministic=deterministic)
+    enc = {**enc, "motion": self._with_attitude(enc["motion"], attitude, "ReactFace")}
 
     s = 1 if num_samples is None else int(num_samples)
     if noise is None:
@@ -288,7 +307,8 @@ class ReactFace(nn.Module):
             "window": jnp.zeros((), jnp.int32)}
 
   def step(self, carry: dict[str, Any], speaker_audio: jax.Array, speaker_3dmm: jax.Array,
-           speaker_emotion: jax.Array | None, noise: jax.Array, *, deterministic: bool = True):
+           speaker_emotion: jax.Array | None, noise: jax.Array, *, attitude: jax.Array | None = None,
+           deterministic: bool = True):
     """Online: generates the next window of w frames from the speaker's inputs for that window.
 
     Args:
@@ -296,6 +316,7 @@ class ReactFace(nn.Module):
       speaker_audio: [B, 2w, F] log-mel of this window. speaker_3dmm: [B, w, D]. speaker_emotion: [B, w, E] or None.
         A final partial window is padded at the end by the caller (trim the outputs).
       noise: [B, L] standard-normal latent noise of this window.
+      attitude: [B] int32 listener attitude, required iff num_attitudes > 0 (the same at every step).
       deterministic: inference: disables dropout and emits AUs as `au_output`.
 
     Returns:
@@ -307,6 +328,7 @@ class ReactFace(nn.Module):
     index = carry["window"]
     cache, motion_feats, audio_feats = self.speaker.stream(carry["speaker"], speaker_audio, speaker_3dmm, emotion,
                                                            index * self.window, deterministic=deterministic)
+    motion_feats = self._with_attitude(motion_feats, attitude, "ReactFace.step")
     xs = {"motion": motion_feats, "audio": audio_feats, "motion_prev": carry["motion_prev"],
           "audio_prev": carry["audio_prev"], "noise": noise, "index": index}
     cell_carry, out = self.cell({"prev_motion": carry["prev_motion"], "z_prev": carry["z_prev"]}, xs,

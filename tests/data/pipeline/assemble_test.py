@@ -60,7 +60,8 @@ def test_reaction_format_on_vico_uses_listener_as_only_neighbour():
   batch = next(pipeline.make_train_iterator(source, data_format="reaction", window=6, stride=1,
                                             global_batch_size=4, seed=0, num_neighbours=8))
   assert set(batch) == {"speaker_audio", "speaker_3dmm", "listener_3dmm", "neighbour_3dmm", "neighbour_mask",
-                        "lengths", "clip_index"}
+                        "lengths", "clip_index", "attitude"}
+  assert batch["attitude"].shape == (4,) and batch["attitude"].dtype == np.int32
   assert batch["speaker_audio"].shape == (4, 12, 80)
   assert batch["neighbour_3dmm"].shape == (4, 1, 6, 73)
   np.testing.assert_array_equal(batch["neighbour_mask"], np.ones([4, 1]))

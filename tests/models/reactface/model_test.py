@@ -281,6 +281,35 @@ def test_speaker_summary_reaches_back_to_the_clip_start_causally_and_streams():
   assert "summary_dense" not in plain_params["params"]["speaker"] and "summary_dense" in params["params"]["speaker"]
 
 
+def test_attitude_conditions_every_frame_and_streams():
+  """num_attitudes: the listener's attitude changes the reactions (once its embedding is non-zero), online equals
+  offline with it, and a missing attitude raises."""
+  model = tiny(73, 0, num_attitudes=3)
+  audio, motion, _, noise = inputs(2, T, 73, 0, seed=21)
+  attitude = jnp.array([0, 2], jnp.int32)
+  params = random_params(model, audio, motion, None, attitude=attitude, noise=noise)
+  assert params["params"]["attitude_embed"]["embedding"].shape == (3, 16)
+  apply = jax.jit(lambda p, att: model.apply(p, audio, motion, None, attitude=att, noise=noise))
+  base = apply(params, attitude)
+  other = apply(params, jnp.array([1, 2], jnp.int32))
+  assert np.abs(other["motion"][0] - base["motion"][0]).max() > 1e-4  # item 0's attitude changed
+  np.testing.assert_allclose(other["motion"][1], base["motion"][1], atol=1e-6)  # item 1's did not
+
+  def rollout(p, att):
+    b, nw = 2, noise.shape[1]
+    pad = nw * W - T
+    padt = lambda x, n: jnp.pad(x, ((0, 0), (0, n), (0, 0)))  # noqa: E731
+    split = lambda x, n: x.reshape(b, nw, n, x.shape[-1]).swapaxes(0, 1)  # noqa: E731
+    xs = (split(padt(audio, 2 * pad), 2 * W), split(padt(motion, pad), W), noise.swapaxes(0, 1))
+    body = lambda c, x: model.apply(p, c, x[0], x[1], None, x[2], attitude=att, method=ReactFace.step)  # noqa: E731
+    _, outs = jax.lax.scan(body, model.init_carry(b), xs)
+    return outs["motion"].swapaxes(0, 1).reshape(b, nw * W, -1)[:, :T]
+
+  np.testing.assert_allclose(jax.jit(rollout)(params, attitude), base["motion"], atol=1e-5)
+  with pytest.raises(ValueError, match="needs attitude"):
+    model.apply(params, audio, motion, None, noise=noise)
+
+
 def test_emit_aus_per_au_thresholds():
   """'binary' with 15 thresholds binarises AU k at its own threshold; valence/arousal/expressions pass through."""
   emo = jnp.asarray(np.random.RandomState(0).rand(3, 5, 25), jnp.float32)

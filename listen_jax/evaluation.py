@@ -266,7 +266,14 @@ def calibrate_au_thresholds(task: tasks.Task, params, train_source, *, probe_sou
     raise ValueError("calibrate_au_thresholds: the model's AUs are not probabilities (set au_output='probability')")
   rate = (labels > 0.5).mean(axis=0)
   thresholds = [float(np.quantile(probs[:, k], 1.0 - rate[k])) for k in range(probs.shape[1])]
-  return {"thresholds": thresholds, "listener_rate": rate.tolist(), "rate_at_0.5": (probs > 0.5).mean(0).tolist()}
+  va = layouts.REACT_EMOTION.slices["va"]
+  generated_va = np.concatenate([samples["emotion"][i, :, :n, va].reshape(-1, 2)
+                                 for i, n in enumerate(samples["lengths"])]).mean(axis=0)
+  listener_va = np.concatenate([np.asarray(train_source[p]["listener_emotion"], np.float32)[:, va]
+                                for p in train_source.order]).mean(axis=0)
+  return {"thresholds": thresholds, "listener_rate": rate.tolist(), "rate_at_0.5": (probs > 0.5).mean(0).tolist(),
+          "va_offset": (listener_va - generated_va).astype(float).tolist(), "listener_va": listener_va.tolist(),
+          "generated_va": generated_va.tolist()}
 
 
 def calibrated_task(workdir: str, config: ml_collections.ConfigDict, task: tasks.Task, params, step: int, *,
@@ -276,7 +283,8 @@ def calibrated_task(workdir: str, config: ml_collections.ConfigDict, task: tasks
   outputs for the speakers of `config.eval.au_calibration_split` ('train' when unset; the REACT configs use
   'val', where the model meets unseen people as it does at test time). Sampled with seed 0, so evaluation and
   generation at any seed share them; cached in `W/eval/au_thresholds.json` keyed by checkpoint step and split.
-  Otherwise `task` unchanged."""
+  With `config.eval.va_calibration` the model's valence/arousal also get the fitted `va_offset` (the training
+  listeners' mean level minus the level generated on that split). Otherwise `task` unchanged."""
   eval_cfg = config.get("eval", {})
   mode = eval_cfg.get("au_calibration", "none")
   if mode not in AU_CALIBRATIONS:
@@ -284,14 +292,16 @@ def calibrated_task(workdir: str, config: ml_collections.ConfigDict, task: tasks
   split = eval_cfg.get("au_calibration_split", "train")
   if split not in AU_CALIBRATION_SPLITS:
     raise ValueError(f"{workdir}: eval.au_calibration_split={split!r}: expected one of {AU_CALIBRATION_SPLITS}")
-  if mode == "none" or config.model_name != "reactface" or config.model.get("au_output") != "binary":
+  thresholds = mode != "none" and config.model.get("au_output") == "binary"
+  va_level = bool(eval_cfg.get("va_calibration", False))
+  if config.model_name != "reactface" or not (thresholds or va_level):
     return task
   path = os.path.join(workdir, "eval", "au_thresholds.json")
   fit = None
   if os.path.exists(path):
     with open(path, encoding="utf-8") as f:
       cached = json.load(f)
-    if cached.get("step") == int(step) and cached.get("split", "train") == split:
+    if cached.get("step") == int(step) and cached.get("split", "train") == split and "va_offset" in cached:
       fit = cached
   if fit is None:
     train = pipeline.open_split(config.data_dir, config.dataset, "train")
@@ -301,6 +311,7 @@ def calibrated_task(workdir: str, config: ml_collections.ConfigDict, task: tasks
     probe = config.copy_and_resolve_references()
     with probe.unlocked():
       probe.model.au_output = "probability"
+      probe.model.va_offset = None
     fit = calibrate_au_thresholds(tasks.get_task(probe), params, train, probe_source=probe_split,
                                   batch_size=batch_size, num_neighbours=config.get("num_neighbours", 8))
     fit["step"], fit["split"] = int(step), split
@@ -309,7 +320,10 @@ def calibrated_task(workdir: str, config: ml_collections.ConfigDict, task: tasks
       json.dump(fit, f, indent=2)
   calibrated = config.copy_and_resolve_references()
   with calibrated.unlocked():
-    calibrated.model.au_threshold = list(fit["thresholds"])
+    if thresholds:
+      calibrated.model.au_threshold = list(fit["thresholds"])
+    if va_level:
+      calibrated.model.va_offset = list(fit["va_offset"])
   return tasks.get_task(calibrated)
 
 

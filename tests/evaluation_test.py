@@ -140,3 +140,7 @@ def test_calibration_on_a_held_out_split_reads_its_outputs_and_the_training_labe
   assert np.all(thr < 0.2)  # quantiles of the probe's low probabilities, not of the train outputs (>= 0.3)
   held = outputs[id(probe)][0, :, :, :15].reshape(-1, 15)
   np.testing.assert_allclose((held > thr).mean(0), fit["listener_rate"], atol=0.01)
+  # The level offset: the training listeners' valence/arousal mean (0: the fake labels hold zeros there) minus
+  # the mean generated on the probe split.
+  np.testing.assert_allclose(fit["va_offset"], -outputs[id(probe)][0, :, :, 15:17].reshape(-1, 2).mean(0),
+                             rtol=1e-5)

@@ -5,7 +5,7 @@ Config fields read (all optional except `model_name = 'reactface'`):
   config.model (dict / ConfigDict): `ReactFace` keyword arguments (feature_dim, num_heads, ffn_dim, period, window,
     momentum, latent_dim, slopes, dropout, max_len, speaker_layers, speaker_context, speaker_summary,
     audio_context, vae_layers, vae_num_heads, vae_ffn_dim, decoder_latent_layers, include_current_frame,
-    emotion_from, readout_context, au_output, au_threshold, num_attitudes (the batch's `attitude` is passed when
+    emotion_from, readout_context, au_output, au_threshold, va_offset, num_attitudes (the batch's `attitude` is passed when
     > 0), motion_dim, emotion_dim, audio_dim). `predict` and the eval loss run the model at inference, so they see
     the AUs as `au_output` emits them.
     motion_dim / emotion_dim / audio_dim may be left unset (None): they are read from the batch shapes
@@ -95,6 +95,8 @@ def make_task(config) -> tasks.Task:
   model_kwargs = tasks.as_dict(config.get("model", None))
   if isinstance(model_kwargs.get("au_threshold"), (list, tuple)):  # per-AU thresholds (JSON lists): hashable
     model_kwargs["au_threshold"] = tuple(float(v) for v in model_kwargs["au_threshold"])
+  if model_kwargs.get("va_offset") is not None:
+    model_kwargs["va_offset"] = tuple(float(v) for v in model_kwargs["va_offset"])
   model = ReactFace(**model_kwargs)
   settings = loss_settings(config)
 

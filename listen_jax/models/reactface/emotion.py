@@ -89,3 +89,16 @@ def emit_aus(emotion: jax.Array, au_output: str, threshold: float | Sequence[flo
   if thr.shape not in ((), (au.stop - au.start,)):
     raise ValueError(f"AU threshold has shape {thr.shape}: expected one float or {au.stop - au.start} (one per AU)")
   return emotion.at[..., au].set((emotion[..., au] > jnp.asarray(thr)).astype(emotion.dtype))
+
+
+def shift_va(emotion: jax.Array, offset: Sequence[float] | None) -> jax.Array:
+  """Valence and arousal of a 25-d REACT emotion moved by `offset` [2] and clipped to [-1, 1] (their tanh range);
+  other layouts, and offset None, pass through. `evaluation.calibrated_task` fits the offset after training so the
+  generated level matches the training listeners' (see `ReactFace.va_offset`)."""
+  if offset is None or emotion.shape[-1] != layouts.REACT_EMOTION.dim:
+    return emotion
+  off = np.asarray(offset, np.float32)
+  if off.shape != (2,):
+    raise ValueError(f"valence/arousal offset has shape {off.shape}: expected (2,)")
+  va = layouts.REACT_EMOTION.slices["va"]
+  return emotion.at[..., va].set(jnp.clip(emotion[..., va] + jnp.asarray(off), -1.0, 1.0))

@@ -74,6 +74,7 @@ from listen_jax.models import attention
 from listen_jax.models.reactface.emotion import AU_OUTPUTS
 from listen_jax.models.reactface.emotion import EMOTION_SOURCES
 from listen_jax.models.reactface.emotion import emit_aus
+from listen_jax.models.reactface.emotion import shift_va
 from listen_jax.models.reactface.inputs import check_speaker_inputs
 from listen_jax.models.reactface.speaker import SpeakerEncoder
 from listen_jax.models.reactface.speaker import init_speaker_cache
@@ -120,6 +121,9 @@ class ReactFace(nn.Module):
       (`deterministic=False`) always sees the probabilities, so the losses stay differentiable.
     au_threshold: the 'binary' threshold, one float or 15 per-AU floats (`evaluation.calibrate_au_thresholds`
       fits them after training so each AU occurs on generated faces as often as on the training listeners).
+    va_offset: at inference, (valence, arousal) are moved by this offset and clipped to [-1, 1] (`shift_va`);
+      None: unchanged. `evaluation.calibrated_task` fits it so the mean generated level on held-out speakers
+      equals the training listeners' mean.
     num_attitudes: > 0: the listener's attitude (ViCo: positive, neutral, negative) is an input, a learned
       embedding (zero-initialised) added to the speaker motion features of every frame, which the VAE and the
       decoder read; 0 (REACT, the reference): no attitude.
@@ -151,6 +155,7 @@ class ReactFace(nn.Module):
   readout_context: int = 1
   au_output: str = "probability"
   au_threshold: float | tuple[float, ...] = 0.5
+  va_offset: tuple[float, float] | None = None
   num_attitudes: int = 0
 
   def setup(self):
@@ -271,11 +276,16 @@ class ReactFace(nn.Module):
     if self.emotion_dim:
       out["emotion"] = frames(outs["emotion"])
       if deterministic:
-        out["emotion"] = emit_aus(out["emotion"], self.au_output, self.au_threshold)
+        out["emotion"] = self._emit(out["emotion"])
     if num_samples is None:
       out = {k: v[0] for k, v in out.items()}
     out["speaker_recon"] = enc["recon"][:, :t]
     return out
+
+  @nn.nowrap
+  def _emit(self, emotion: jax.Array) -> jax.Array:
+    """The inference emotion: AUs as `au_output` emits them, valence/arousal moved by `va_offset`."""
+    return shift_va(emit_aus(emotion, self.au_output, self.au_threshold), self.va_offset)
 
   @nn.nowrap
   def _init_window_carry(self, batch_size: int, dtype=jnp.float32) -> dict[str, jax.Array]:
@@ -336,7 +346,7 @@ class ReactFace(nn.Module):
     new_carry = {"speaker": cache, "motion_prev": motion_feats, "audio_prev": audio_feats, **cell_carry,
                  "window": index + 1}
     if self.emotion_dim and deterministic:
-      out = {**out, "emotion": emit_aus(out["emotion"], self.au_output, self.au_threshold)}
+      out = {**out, "emotion": self._emit(out["emotion"])}
     return new_carry, out
 
 

@@ -310,6 +310,29 @@ def test_attitude_conditions_every_frame_and_streams():
     model.apply(params, audio, motion, None, noise=noise)
 
 
+def test_va_offset_shifts_valence_arousal_at_inference_only(react):
+  from listen_jax.models.reactface.emotion import shift_va
+  e = jnp.concatenate([jnp.full((1, 3, 15), 0.3), jnp.array([[[0.5, -0.2]] * 3]), jnp.full((1, 3, 8), 0.125)], -1)
+  out = np.asarray(shift_va(e, (0.7, -0.1)))
+  np.testing.assert_allclose(out[..., 15:17], [[[1.0, -0.3]] * 3], atol=1e-6)  # clipped to the tanh range
+  np.testing.assert_array_equal(out[..., :15], np.asarray(e[..., :15]))
+  np.testing.assert_array_equal(np.asarray(shift_va(e, None)), np.asarray(e))
+  with pytest.raises(ValueError, match="offset"):
+    shift_va(e, (0.1,))
+  model, params, _ = react
+  shifted = model.clone(va_offset=(0.2, -0.1))
+  audio, motion, emotion, noise = inputs(2, T, 58, 25, seed=5)
+  plain = model.apply(params, audio, motion, emotion, noise=noise)
+  moved = shifted.apply(params, audio, motion, emotion, noise=noise)
+  np.testing.assert_allclose(moved["emotion"][..., 15:17], np.clip(np.asarray(plain["emotion"][..., 15:17]) + [0.2, -0.1], -1, 1),
+                             atol=1e-6)
+  np.testing.assert_allclose(moved["motion"], plain["motion"], atol=1e-6)
+  rngs = {"dropout": jax.random.key(0)}
+  train_plain = model.apply(params, audio, motion, emotion, noise=noise, deterministic=False, rngs=rngs)
+  train_moved = shifted.apply(params, audio, motion, emotion, noise=noise, deterministic=False, rngs=rngs)
+  np.testing.assert_allclose(train_moved["emotion"], train_plain["emotion"], atol=1e-6)  # training sees no offset
+
+
 def test_emit_aus_per_au_thresholds():
   """'binary' with 15 thresholds binarises AU k at its own threshold; valence/arousal/expressions pass through."""
   emo = jnp.asarray(np.random.RandomState(0).rand(3, 5, 25), jnp.float32)

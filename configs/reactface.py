@@ -5,7 +5,8 @@ Variants: configs/reactface.py:reference  (the reference recipe: AdamW lr 2e-5, 
                                            crops, VAE window 64, kl 1e-5, div 100, smooth 10, 200 epochs)
           configs/reactface.py:smoke      (tiny model, a few dozen steps on CPU, for tests)
           configs/reactface.py:quick      (a meaningful result on synthetic REACT data in ~10 min on 2 cores)
-          configs/reactface.py:vico       (on the prepared ViCo dataset: 73-d motion, no emotion)
+          configs/reactface.py:vico       (on the prepared ViCo dataset: 73-d motion, no emotion, reads the
+                                           listener attitude)
           configs/reactface.py:stage1     (paper stage 1: reconstruction against the real listener)
           configs/reactface.py:accel      (GPU/TPU: global batch 64, bf16 compute, lr scaled linearly from the
                                            recipe's batch with a 500-step warmup; float32 on the CPU fallback)

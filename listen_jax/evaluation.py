@@ -250,27 +250,24 @@ def calibrate_au_thresholds(task: tasks.Task, params, train_source, *, probe_sou
   Returns:
     {'thresholds': [15] floats, 'listener_rate': [15], 'rate_at_0.5': [15] (generated occurrences at 0.5)}.
   """
-  au = layouts.REACT_EMOTION.slices["au"]
+  au, va = layouts.REACT_EMOTION.slices["au"], layouts.REACT_EMOTION.slices["va"]
   probe_source = train_source if probe_source is None else probe_source
   samples = sample_reactions(task, params, probe_source, num_samples=num_samples, seed=seed, batch_size=batch_size,
                              num_neighbours=num_neighbours)
   if "emotion" not in samples or samples["emotion"].shape[-1] != layouts.REACT_EMOTION.dim:
     raise ValueError("calibrate_au_thresholds needs a model emitting the 25-d REACT emotion")
-  probs = np.concatenate([samples["emotion"][i, :, :n, au].reshape(-1, au.stop - au.start)
-                          for i, n in enumerate(samples["lengths"])])
-  labels = np.concatenate([np.asarray(train_source[p]["listener_emotion"], np.float32)[:, au]
-                           for p in train_source.order])
+  # Valid frames only: [frames * samples, 25] generated on the probe split, [frames, 25] training listeners.
+  generated = np.concatenate([samples["emotion"][i, :, :n].reshape(-1, layouts.REACT_EMOTION.dim)
+                              for i, n in enumerate(samples["lengths"])])
+  listener = np.concatenate([np.asarray(train_source[p]["listener_emotion"], np.float32) for p in train_source.order])
+  probs, labels = generated[:, au], listener[:, au]
   if probs.size == 0 or labels.size == 0:
     raise ValueError("calibrate_au_thresholds: the training or probe split has no frames")
   if np.min(probs) < 0 or np.max(probs) > 1:
     raise ValueError("calibrate_au_thresholds: the model's AUs are not probabilities (set au_output='probability')")
   rate = (labels > 0.5).mean(axis=0)
   thresholds = [float(np.quantile(probs[:, k], 1.0 - rate[k])) for k in range(probs.shape[1])]
-  va = layouts.REACT_EMOTION.slices["va"]
-  generated_va = np.concatenate([samples["emotion"][i, :, :n, va].reshape(-1, 2)
-                                 for i, n in enumerate(samples["lengths"])]).mean(axis=0)
-  listener_va = np.concatenate([np.asarray(train_source[p]["listener_emotion"], np.float32)[:, va]
-                                for p in train_source.order]).mean(axis=0)
+  generated_va, listener_va = generated[:, va].mean(axis=0), listener[:, va].mean(axis=0)
   return {"thresholds": thresholds, "listener_rate": rate.tolist(), "rate_at_0.5": (probs > 0.5).mean(0).tolist(),
           "va_offset": (listener_va - generated_va).astype(float).tolist(), "listener_va": listener_va.tolist(),
           "generated_va": generated_va.tolist()}

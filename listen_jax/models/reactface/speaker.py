@@ -53,6 +53,12 @@ def frame_statistics(inputs: jax.Array, previous: jax.Array) -> jax.Array:
   return jnp.concatenate([inputs, inputs * inputs, jnp.abs(inputs - prev)], axis=-1)
 
 
+def running_sums(inputs: jax.Array, previous: jax.Array, prior: jax.Array) -> jax.Array:
+  """[B, T, 3C] sums of `frame_statistics` up to each frame, starting from `prior` [B, 3C] (the frames before);
+  the offline call starts from zeros, `stream` from the cache, so both divide the same sums by the frame count."""
+  return prior[:, None].astype(inputs.dtype) + jnp.cumsum(frame_statistics(inputs, previous), axis=1)
+
+
 class SpeakerEncoder(nn.Module):
   """Causal speaker encoder: audio features A [B, 2T, d], motion features M [B, T, d], speaker-3DMM reconstruction.
 
@@ -125,9 +131,8 @@ class SpeakerEncoder(nn.Module):
       x = block(x, feats, self_bias, cross_bias, deterministic=deterministic)
     if self.summary:
       inputs = frame_inputs(audio, motion, emotion)
-      stats = frame_statistics(inputs, inputs[:, :1])
-      count = jnp.arange(1, t + 1, dtype=stats.dtype)[None, :, None]
-      x = self.add_summary(x, jnp.cumsum(stats, axis=1) / count, deterministic)
+      total = running_sums(inputs, inputs[:, :1], jnp.zeros(inputs.shape[:1] + (3 * inputs.shape[-1],)))
+      x = self.add_summary(x, total / jnp.arange(1, t + 1, dtype=total.dtype)[None, :, None], deterministic)
     recon = self.recon_out(nn.relu(self.recon_hidden(x)))
     return {"audio": feats, "motion": x, "recon": recon}
 
@@ -173,10 +178,9 @@ class SpeakerEncoder(nn.Module):
     if self.summary:
       inputs = frame_inputs(audio, motion, emotion)
       previous = jnp.where(start == 0, inputs[:, :1], cache["summary_last"][:, None].astype(inputs.dtype))
-      total = cache["summary_sum"][:, None].astype(inputs.dtype) + jnp.cumsum(
-          frame_statistics(inputs, previous), axis=1)
-      count = (start + jnp.arange(1, n + 1)).astype(total.dtype)[None, :, None]
-      x = self.add_summary(x, total / count, deterministic)
+      total = running_sums(inputs, previous, cache["summary_sum"])
+      x = self.add_summary(x, total / (start + jnp.arange(1, n + 1)).astype(total.dtype)[None, :, None],
+                           deterministic)
       new_cache["summary_sum"] = total[:, -1].astype(jnp.float32)
       new_cache["summary_last"] = inputs[:, -1].astype(jnp.float32)
     return new_cache, x, feats

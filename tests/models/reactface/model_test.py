@@ -324,8 +324,8 @@ def test_va_offset_shifts_valence_arousal_at_inference_only(react):
   audio, motion, emotion, noise = inputs(2, T, 58, 25, seed=5)
   plain = model.apply(params, audio, motion, emotion, noise=noise)
   moved = shifted.apply(params, audio, motion, emotion, noise=noise)
-  np.testing.assert_allclose(moved["emotion"][..., 15:17], np.clip(np.asarray(plain["emotion"][..., 15:17]) + [0.2, -0.1], -1, 1),
-                             atol=1e-6)
+  expected = np.clip(np.asarray(plain["emotion"][..., 15:17]) + [0.2, -0.1], -1, 1)
+  np.testing.assert_allclose(moved["emotion"][..., 15:17], expected, atol=1e-6)
   np.testing.assert_allclose(moved["motion"], plain["motion"], atol=1e-6)
   rngs = {"dropout": jax.random.key(0)}
   train_plain = model.apply(params, audio, motion, emotion, noise=noise, deterministic=False, rngs=rngs)

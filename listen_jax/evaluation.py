@@ -281,7 +281,9 @@ def calibrated_task(workdir: str, config: ml_collections.ConfigDict, task: tasks
   'val', where the model meets unseen people as it does at test time). Sampled with seed 0, so evaluation and
   generation at any seed share them; cached in `W/eval/au_thresholds.json` keyed by checkpoint step and split.
   With `config.eval.va_calibration` the model's valence/arousal also get the fitted `va_offset` (the training
-  listeners' mean level minus the level generated on that split). Otherwise `task` unchanged."""
+  listeners' mean level minus the level generated on that split). With `config.eval.va_shrink` > 0 the running
+  level of each generated clip is also pooled that fraction of the way to the training listeners' mean
+  (`ReactFace.va_shrink`). Otherwise `task` unchanged."""
   eval_cfg = config.get("eval", {})
   mode = eval_cfg.get("au_calibration", "none")
   if mode not in AU_CALIBRATIONS:
@@ -291,7 +293,10 @@ def calibrated_task(workdir: str, config: ml_collections.ConfigDict, task: tasks
     raise ValueError(f"{workdir}: eval.au_calibration_split={split!r}: expected one of {AU_CALIBRATION_SPLITS}")
   thresholds = mode != "none" and config.model.get("au_output") == "binary"
   va_level = bool(eval_cfg.get("va_calibration", False))
-  if config.model_name != "reactface" or not (thresholds or va_level):
+  va_shrink = float(eval_cfg.get("va_shrink", 0.0))
+  if not 0.0 <= va_shrink <= 1.0:
+    raise ValueError(f"{workdir}: eval.va_shrink={va_shrink!r}: expected a fraction in [0, 1]")
+  if config.model_name != "reactface" or not (thresholds or va_level or va_shrink):
     return task
   path = os.path.join(workdir, "eval", "au_thresholds.json")
   fit = None
@@ -309,6 +314,7 @@ def calibrated_task(workdir: str, config: ml_collections.ConfigDict, task: tasks
     with probe.unlocked():
       probe.model.au_output = "probability"
       probe.model.va_offset = None
+      probe.model.va_shrink = 0.0
     fit = calibrate_au_thresholds(tasks.get_task(probe), params, train, probe_source=probe_split,
                                   batch_size=batch_size, num_neighbours=config.get("num_neighbours", 8))
     fit["step"], fit["split"] = int(step), split
@@ -321,6 +327,9 @@ def calibrated_task(workdir: str, config: ml_collections.ConfigDict, task: tasks
       calibrated.model.au_threshold = list(fit["thresholds"])
     if va_level:
       calibrated.model.va_offset = list(fit["va_offset"])
+    if va_shrink:
+      calibrated.model.va_shrink = va_shrink
+      calibrated.model.va_population = list(fit["listener_va"])
   return tasks.get_task(calibrated)
 
 

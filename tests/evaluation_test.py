@@ -144,3 +144,28 @@ def test_calibration_on_a_held_out_split_reads_its_outputs_and_the_training_labe
   # the mean generated on the probe split.
   np.testing.assert_allclose(fit["va_offset"], -outputs[id(probe)][0, :, :, 15:17].reshape(-1, 2).mean(0),
                              rtol=1e-5)
+
+
+def test_calibrated_task_pools_the_valence_level_from_the_cached_fit(tmp_path):
+  """eval.va_shrink: the calibrated model pools its valence/arousal level toward the training listeners' mean
+  recorded with the fit (read from W/eval/au_thresholds.json at the same step and split: no resampling)."""
+  import json  # pylint: disable=g-import-not-at-top
+  from configs import reactface as reactface_config  # pylint: disable=g-import-not-at-top
+  from listen_jax import tasks  # pylint: disable=g-import-not-at-top
+  config = reactface_config.get_config("smoke")
+  (tmp_path / "eval").mkdir()
+  fit = {"thresholds": [0.4] * 15, "va_offset": [0.05, -0.02], "listener_va": [0.13, 0.28], "step": 7,
+         "split": config.eval.au_calibration_split}
+  (tmp_path / "eval" / "au_thresholds.json").write_text(json.dumps(fit))
+  with config.unlocked():
+    config.eval.va_shrink = 0.5
+  task = evaluation.calibrated_task(str(tmp_path), config, tasks.get_task(config), None, 7)
+  assert task.model.va_shrink == 0.5 and task.model.va_population == (0.13, 0.28)
+  assert task.model.va_offset == (0.05, -0.02) and task.model.au_threshold == (0.4,) * 15
+  with config.unlocked():
+    config.eval.va_shrink = 0.0
+  assert evaluation.calibrated_task(str(tmp_path), config, tasks.get_task(config), None, 7).model.va_shrink == 0.0
+  with config.unlocked():
+    config.eval.va_shrink = 2.0
+  with pytest.raises(ValueError, match="va_shrink"):
+    evaluation.calibrated_task(str(tmp_path), config, tasks.get_task(config), None, 7)

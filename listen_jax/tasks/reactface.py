@@ -5,7 +5,7 @@ Config fields read (all optional except `model_name = 'reactface'`):
   config.model (dict / ConfigDict): `ReactFace` keyword arguments (feature_dim, num_heads, ffn_dim, period, window,
     momentum, latent_dim, slopes, dropout, max_len, speaker_layers, speaker_context, speaker_summary,
     audio_context, vae_layers, vae_num_heads, vae_ffn_dim, decoder_latent_layers, include_current_frame,
-    emotion_from, readout_context, au_output, au_threshold, va_offset, num_attitudes (the batch's `attitude` is
+    emotion_from, readout_context, au_output, au_threshold, va_offset, va_shrink, va_population, num_attitudes (the batch's `attitude` is
     passed when > 0), motion_dim, emotion_dim, audio_dim). `predict` and the eval loss run the model at inference,
     so they see the AUs as `au_output` emits them.
     motion_dim / emotion_dim / audio_dim may be left unset (None): they are read from the batch shapes
@@ -81,6 +81,20 @@ def _inputs(batch):
   return batch["speaker_audio"], batch["speaker_3dmm"], batch.get("speaker_emotion")
 
 
+def _summary_prefix(m: ReactFace, batch) -> dict[str, Any]:
+  """{'summary_prefix': ...} when the model has the speaker summary and the batch says where its windows start
+  (the 'reaction' pipeline does): a training window then sees the summary streaming sees at its frames."""
+  if not (m.speaker_summary and m.summary_from_clip_start) or "window_start" not in batch:
+    return {}
+  return {"summary_prefix": {"sum": batch["speaker_summary_sum"], "last": batch["speaker_summary_last"],
+                             "count": batch["window_start"]}}
+
+
+def _extras(m: ReactFace, batch) -> dict[str, Any]:
+  """The model's keyword inputs besides the speaker tracks: attitude and summary prefix, where they apply."""
+  return {**_attitude(m, batch), **_summary_prefix(m, batch)}
+
+
 def _attitude(m: ReactFace, batch) -> dict[str, Any]:
   """{'attitude': batch['attitude']} when the model reads the listener's attitude (num_attitudes > 0)."""
   if not m.num_attitudes:
@@ -95,15 +109,16 @@ def make_task(config) -> tasks.Task:
   model_kwargs = tasks.as_dict(config.get("model", None))
   if isinstance(model_kwargs.get("au_threshold"), (list, tuple)):  # per-AU thresholds (JSON lists): hashable
     model_kwargs["au_threshold"] = tuple(float(v) for v in model_kwargs["au_threshold"])
-  if model_kwargs.get("va_offset") is not None:
-    model_kwargs["va_offset"] = tuple(float(v) for v in model_kwargs["va_offset"])
+  for key in ("va_offset", "va_population"):  # JSON lists: hashable module fields
+    if model_kwargs.get(key) is not None:
+      model_kwargs[key] = tuple(float(v) for v in model_kwargs[key])
   model = ReactFace(**model_kwargs)
   settings = loss_settings(config)
 
   def init(rng, batch):
     m = model_for_batch(model, batch)
     params_rng, sample_rng = jax.random.split(rng)
-    return m.init({"params": params_rng, "sample": sample_rng}, *_inputs(batch), **_attitude(m, batch),
+    return m.init({"params": params_rng, "sample": sample_rng}, *_inputs(batch), **_extras(m, batch),
                   deterministic=True)
 
   def loss(params, batch, rng, train):
@@ -112,7 +127,7 @@ def make_task(config) -> tasks.Task:
     stage = settings["stage"]
     num_samples = max(1, int(settings["num_samples"])) if stage == 2 else 1
     dropout_rng, sample_rng = jax.random.split(rng)
-    out = m.apply({"params": params}, *_inputs(batch), **_attitude(m, batch), num_samples=num_samples,
+    out = m.apply({"params": params}, *_inputs(batch), **_extras(m, batch), num_samples=num_samples,
                   deterministic=not train,
                   rngs={"sample": sample_rng, "dropout": dropout_rng})
     motion, emotion = out["motion"], out.get("emotion")  # [S, B, T, ...]
@@ -165,7 +180,7 @@ def make_task(config) -> tasks.Task:
   def predict(params, batch, rng):
     """One sample: {'motion': [B, T, D] (z-space), 'emotion': [B, T, E] when the data has emotion}."""
     m = model_for_batch(model, batch)
-    out = m.apply({"params": params}, *_inputs(batch), **_attitude(m, batch), deterministic=True,
+    out = m.apply({"params": params}, *_inputs(batch), **_extras(m, batch), deterministic=True,
                   rngs={"sample": rng})
     return {k: out[k] for k in ("motion", "emotion") if k in out}
 

@@ -32,6 +32,7 @@ class _Format:
   neighbour_tracks: tuple[tuple[str, str], ...] = ()
   self_neighbour: bool = False  # ViCo reaction: the listener is the only neighbour
   attitude: bool = False
+  summary_prefix: bool = False  # 'reaction': each window carries the speaker summary of the frames before it
 
 
 def _format_spec(source: ClipSource, data_format: str) -> _Format:
@@ -51,7 +52,7 @@ def _format_spec(source: ClipSource, data_format: str) -> _Format:
     tracks = (_Track("speaker_audio", "audio_mel", "audio_mel", 2), _Track("speaker_3dmm", "speaker", "motion"),
               _Track("listener_3dmm", "listener", "motion_delta", relative=True))
     return _Format(tracks, neighbour_tracks=(("neighbour_3dmm", "listener_3dmm"),), self_neighbour=True,
-                   attitude="attitude" in features)
+                   attitude="attitude" in features, summary_prefix=True)
   if data_format == "vico":
     raise ValueError(f"{source.name}: data_format 'vico' needs a ViCo dataset; this is REACT (use 'reaction')")
   tracks = [_Track("speaker_audio", "speaker_audio", "speaker_audio", 2),
@@ -61,7 +62,30 @@ def _format_spec(source: ClipSource, data_format: str) -> _Format:
     tracks += [_Track("speaker_emotion", "speaker_emotion", None), _Track("listener_emotion", "listener_emotion",
                                                                           None)]
     neighbour_tracks.append(("neighbour_emotion", "listener_emotion"))
-  return _Format(tuple(tracks), neighbour_tracks=tuple(neighbour_tracks))
+  return _Format(tuple(tracks), neighbour_tracks=tuple(neighbour_tracks), summary_prefix=True)
+
+
+def speaker_summary_inputs(clip: dict[str, np.ndarray]) -> np.ndarray:
+  """[T, C] what the ReactFace speaker summary reads per frame of a normalised 'reaction' clip: concat(speaker
+  3DMM, speaker emotion when present, the mean of the frame's two log-mel rows); the numpy twin of
+  `models.reactface.speaker.frame_inputs` (a test holds them equal)."""
+  motion = clip["speaker_3dmm"]
+  t = motion.shape[0]
+  audio = clip["speaker_audio"][:2 * t]
+  if audio.shape[0] != 2 * t:
+    raise ValueError(f"speaker_audio has {audio.shape[0]} rows for {t} frames: expected {2 * t}")
+  parts = [motion] + ([clip["speaker_emotion"]] if "speaker_emotion" in clip else [])
+  parts.append(audio.reshape(t, 2, audio.shape[1]).mean(axis=1))
+  return np.concatenate(parts, axis=1).astype(np.float32)
+
+
+def speaker_summary_cumsum(inputs: np.ndarray) -> np.ndarray:
+  """[T + 1, 3C] float32: row s is the sum over frames 0..s-1 of concat(v, v^2, |v - v_prev|) (v_prev of frame 0
+  is frame 0), i.e. the streaming cache's `summary_sum` after s frames (`speaker.running_sums`)."""
+  v = np.asarray(inputs, np.float64)
+  prev = np.concatenate([v[:1], v[:-1]], axis=0)
+  stats = np.concatenate([v, v * v, np.abs(v - prev)], axis=1)
+  return np.concatenate([np.zeros_like(stats[:1]), np.cumsum(stats, axis=0)], axis=0).astype(np.float32)
 
 
 def _track(source: ClipSource, data_format: str, key: str) -> _Track:
@@ -143,6 +167,12 @@ class _ClipLoader:
       clip[track.key] = np.ascontiguousarray(x, np.float32)
     if self.spec.attitude:
       clip["attitude"] = np.int32(np.asarray(example["attitude"]))
+    if self.spec.summary_prefix:
+      try:
+        inputs = speaker_summary_inputs(clip)
+      except ValueError as e:
+        raise ValueError(f"{self.source.name}: clip at position {position}: {e}") from None
+      clip["summary_inputs"], clip["summary_cumsum"] = inputs, speaker_summary_cumsum(inputs)
     size = sum(v.nbytes for v in clip.values())
     if size <= self.cache_bytes:
       with self._lock:
@@ -181,6 +211,11 @@ def _assemble(loader: _ClipLoader, refs: Sequence[_WindowRef], window: int,
     out[track.key] = dst
   if spec.attitude:
     out["attitude"] = np.array([clip["attitude"] for clip in clips], np.int32)
+  if spec.summary_prefix:  # what streaming would have summarised before each window's first frame
+    out["window_start"] = np.array([r.start for r in refs], np.int32)
+    out["speaker_summary_sum"] = np.stack([clip["summary_cumsum"][r.start] for r, clip in zip(refs, clips)])
+    out["speaker_summary_last"] = np.stack([clip["summary_inputs"][max(r.start - 1, 0)] if r.start else
+                                            np.zeros_like(clip["summary_inputs"][0]) for r, clip in zip(refs, clips)])
   out["lengths"] = np.array([r.length for r in refs], np.int32)
   out["clip_index"] = source.meta.indices[[r.position for r in refs]].astype(np.int32)
   if spec.self_neighbour:

@@ -102,3 +102,38 @@ def shift_va(emotion: jax.Array, offset: Sequence[float] | None) -> jax.Array:
     raise ValueError(f"valence/arousal offset has shape {off.shape}: expected (2,)")
   va = layouts.REACT_EMOTION.slices["va"]
   return emotion.at[..., va].set(jnp.clip(emotion[..., va] + jnp.asarray(off), -1.0, 1.0))
+
+
+def pool_va_level(emotion: jax.Array, prior_sum: jax.Array | None, prior_count, population: Sequence[float] | None,
+                  shrink: float) -> tuple[jax.Array, jax.Array | None]:
+  """Partial pooling of the generated valence/arousal level toward the population's, causally.
+
+  Frame t's (valence, arousal) v_t becomes clip(v_t - shrink * (mean(v_0..v_t) - population), -1, 1): the running
+  level of the clip so far is pulled `shrink` of the way to `population` (the training listeners' mean), the
+  frame-to-frame dynamics are kept. Streaming carries the sum of the v's so far.
+
+  Args:
+    emotion: [..., B, n, 25] emitted emotion of frames [count, count + n) of each row.
+    prior_sum: [..., B, 2] sum of v over the frames before (None: the rows start their clips).
+    prior_count: int or int32 scalar, frames before these.
+    population: (valence, arousal) level to pool toward; None or shrink 0: `emotion` unchanged.
+    shrink: fraction in [0, 1] of the running level's deviation removed.
+
+  Returns:
+    (pooled emotion, new running sum [..., B, 2] or None when nothing is pooled).
+  """
+  if population is None or not shrink or emotion.shape[-1] != layouts.REACT_EMOTION.dim:
+    return emotion, None
+  pop = np.asarray(population, np.float32)
+  if pop.shape != (2,):
+    raise ValueError(f"valence/arousal population level has shape {pop.shape}: expected (2,)")
+  if not 0.0 <= float(shrink) <= 1.0:
+    raise ValueError(f"valence/arousal level shrink={shrink!r}: expected a fraction in [0, 1]")
+  va = layouts.REACT_EMOTION.slices["va"]
+  v = emotion[..., va].astype(jnp.float32)
+  sums = jnp.cumsum(v, axis=-2)
+  if prior_sum is not None:
+    sums = sums + prior_sum[..., None, :].astype(jnp.float32)
+  frames = (jnp.asarray(prior_count, jnp.float32) + jnp.arange(1, v.shape[-2] + 1, dtype=jnp.float32))[:, None]
+  pooled = jnp.clip(v - float(shrink) * (sums / frames - jnp.asarray(pop)), -1.0, 1.0)
+  return emotion.at[..., va].set(pooled.astype(emotion.dtype)), sums[..., -1, :]

@@ -74,6 +74,7 @@ from listen_jax.models import attention
 from listen_jax.models.reactface.emotion import AU_OUTPUTS
 from listen_jax.models.reactface.emotion import EMOTION_SOURCES
 from listen_jax.models.reactface.emotion import emit_aus
+from listen_jax.models.reactface.emotion import pool_va_level
 from listen_jax.models.reactface.emotion import shift_va
 from listen_jax.models.reactface.inputs import check_speaker_inputs
 from listen_jax.models.reactface.speaker import SpeakerEncoder
@@ -107,6 +108,9 @@ class ReactFace(nn.Module):
     speaker_summary: add a running summary of everything the speaker did so far to the speaker motion features:
       Dense(LayerNorm(mean over frames 0..t of (v, v^2, |v_t - v_t-1|))), v = (3DMM, emotion, log-mel) of a
       frame (see "Speaker summary" above). Off in the reference.
+    summary_from_clip_start: the task hands training windows the summary of their clip's frames before the window
+      (`summary_prefix`, from the pipeline's `window_start`), so a window sees what streaming sees at those frames
+      and training covers the summary of long spans; False: every window's summary starts at the window.
     audio_context: causal log-mel conv kernel in audio frames (5 = 2.5 video frames).
     vae_layers, vae_num_heads, vae_ffn_dim: the VAE's transformer encoder (2, 4, 256).
     decoder_latent_layers: decoder blocks attending the interpolated latents (2).
@@ -124,6 +128,12 @@ class ReactFace(nn.Module):
     va_offset: at inference, (valence, arousal) are moved by this offset and clipped to [-1, 1] (`shift_va`);
       None: unchanged. `evaluation.calibrated_task` fits it so the mean generated level on held-out speakers
       equals the training listeners' mean.
+    va_shrink, va_population: at inference, after `va_offset`, the running mean of each clip's generated
+      (valence, arousal) so far is pulled `va_shrink` (a fraction) of the way to `va_population` (`pool_va_level`;
+      causal, streamed as a running sum). The listener's level follows slow traits of the speaker that a model
+      trained on short crops predicts poorly for unseen people, so pooling it with the population's lowers the
+      error on held-out speakers while the dynamics stay the model's (`evaluation.calibrated_task` sets both:
+      `eval.va_shrink`, the training listeners' mean). 0 / None: off.
     num_attitudes: > 0: the listener's attitude (ViCo: positive, neutral, negative) is an input, a learned
       embedding (zero-initialised) added to the speaker motion features of every frame, which the VAE and the
       decoder read; 0 (REACT, the reference): no attitude.
@@ -145,6 +155,7 @@ class ReactFace(nn.Module):
   speaker_layers: int = 2
   speaker_context: int = 0
   speaker_summary: bool = False
+  summary_from_clip_start: bool = True
   audio_context: int = 5
   vae_layers: int = 2
   vae_num_heads: int = 4
@@ -156,6 +167,8 @@ class ReactFace(nn.Module):
   au_output: str = "probability"
   au_threshold: float | tuple[float, ...] = 0.5
   va_offset: tuple[float, float] | None = None
+  va_shrink: float = 0.0
+  va_population: tuple[float, float] | None = None
   num_attitudes: int = 0
 
   def setup(self):
@@ -207,6 +220,7 @@ class ReactFace(nn.Module):
 
   def __call__(self, speaker_audio: jax.Array, speaker_3dmm: jax.Array, speaker_emotion: jax.Array | None = None,
                *, attitude: jax.Array | None = None, noise: jax.Array | None = None, num_samples: int | None = None,
+               summary_prefix: dict[str, jax.Array] | None = None,
                deterministic: bool = True) -> dict[str, jax.Array]:
     """Generates listener reactions for whole clips (the same window loop as `step`).
 
@@ -219,6 +233,8 @@ class ReactFace(nn.Module):
         drawn from the 'sample' rng when None.
       num_samples: None for one sample (outputs without a sample axis), or S: the speaker is encoded once and S
         independent reaction samples are generated (outputs get a leading [S] axis).
+      summary_prefix: with `speaker_summary`, the speaker summary of the frames before each row (training windows
+        that start inside their clip; see `SpeakerEncoder.__call__`); None: every row starts its clip.
       deterministic: inference: disables dropout (else the 'dropout' rng is used) and emits AUs as `au_output`.
 
     Returns:
@@ -235,7 +251,8 @@ class ReactFace(nn.Module):
       speaker_audio = pad_time(speaker_audio, 2 * pad)
       speaker_3dmm = pad_time(speaker_3dmm, pad)
       emotion = None if emotion is None else pad_time(emotion, pad)
-    enc = self.speaker(speaker_audio, speaker_3dmm, emotion, deterministic=deterministic)
+    enc = self.speaker(speaker_audio, speaker_3dmm, emotion, summary_prefix=summary_prefix,
+                       deterministic=deterministic)
     enc = {**enc, "motion": self._with_attitude(enc["motion"], attitude, "ReactFace")}
 
     s = 1 if num_samples is None else int(num_samples)
@@ -276,16 +293,23 @@ class ReactFace(nn.Module):
     if self.emotion_dim:
       out["emotion"] = frames(outs["emotion"])
       if deterministic:
-        out["emotion"] = self._emit(out["emotion"])
+        out["emotion"], _ = self._emit(out["emotion"])
     if num_samples is None:
       out = {k: v[0] for k, v in out.items()}
     out["speaker_recon"] = enc["recon"][:, :t]
     return out
 
   @nn.nowrap
-  def _emit(self, emotion: jax.Array) -> jax.Array:
-    """The inference emotion: AUs as `au_output` emits them, valence/arousal moved by `va_offset`."""
-    return shift_va(emit_aus(emotion, self.au_output, self.au_threshold), self.va_offset)
+  def _emit(self, emotion: jax.Array, va_sum: jax.Array | None = None, frames_before=0):
+    """The inference emotion of frames [frames_before, ...) and the new valence/arousal running sum (None when
+    `va_shrink` is off): AUs as `au_output` emits them, valence/arousal moved by `va_offset`, their level pooled
+    (`va_shrink`)."""
+    emotion = shift_va(emit_aus(emotion, self.au_output, self.au_threshold), self.va_offset)
+    return pool_va_level(emotion, va_sum, frames_before, self.va_population, self.va_shrink)
+
+  @nn.nowrap
+  def _pools_va(self) -> bool:
+    return bool(self.emotion_dim == 25 and self.va_shrink and self.va_population is not None)
 
   @nn.nowrap
   def _init_window_carry(self, batch_size: int, dtype=jnp.float32) -> dict[str, jax.Array]:
@@ -314,6 +338,7 @@ class ReactFace(nn.Module):
             "motion_prev": jnp.zeros((batch_size, w, d), jnp.float32),
             "audio_prev": jnp.zeros((batch_size, 2 * w, d), jnp.float32),
             **self._init_window_carry(batch_size),
+            **({"va_sum": jnp.zeros((batch_size, 2), jnp.float32)} if self._pools_va() else {}),
             "window": jnp.zeros((), jnp.int32)}
 
   def step(self, carry: dict[str, Any], speaker_audio: jax.Array, speaker_3dmm: jax.Array,
@@ -346,7 +371,12 @@ class ReactFace(nn.Module):
     new_carry = {"speaker": cache, "motion_prev": motion_feats, "audio_prev": audio_feats, **cell_carry,
                  "window": index + 1}
     if self.emotion_dim and deterministic:
-      out = {**out, "emotion": self._emit(out["emotion"])}
+      emitted, va_sum = self._emit(out["emotion"], carry.get("va_sum"), index * self.window)
+      out = {**out, "emotion": emitted}
+      if va_sum is not None:
+        new_carry["va_sum"] = va_sum
+    elif "va_sum" in carry:
+      new_carry["va_sum"] = carry["va_sum"]
     return new_carry, out
 
 

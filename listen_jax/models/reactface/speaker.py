@@ -59,6 +59,24 @@ def running_sums(inputs: jax.Array, previous: jax.Array, prior: jax.Array) -> ja
   return prior[:, None].astype(inputs.dtype) + jnp.cumsum(frame_statistics(inputs, previous), axis=1)
 
 
+def summary_means(inputs: jax.Array, prefix: dict[str, jax.Array] | None = None) -> jax.Array:
+  """[B, T, 3C] running means of `frame_statistics` of inputs [B, T, C] from the clip start: with `prefix`
+  (dict(sum [B, 3C], last [B, C], count [B] int), see `SpeakerEncoder.__call__`) the rows continue their clips
+  after `count` earlier frames; without it they start them."""
+  b, t, c = inputs.shape
+  if prefix is None:
+    prior, previous, count = jnp.zeros((b, 3 * c), inputs.dtype), inputs[:, :1], jnp.zeros((b,), jnp.int32)
+  else:
+    prior, count = prefix["sum"], jnp.asarray(prefix["count"], jnp.int32)
+    if prior.shape != (b, 3 * c) or prefix["last"].shape != (b, c) or count.shape != (b,):
+      raise ValueError(f"summary_prefix: expected sum [{b}, {3 * c}], last [{b}, {c}], count [{b}]; got "
+                       f"{prior.shape}, {prefix['last'].shape}, {count.shape}")
+    previous = jnp.where((count == 0)[:, None, None], inputs[:, :1], prefix["last"][:, None].astype(inputs.dtype))
+  total = running_sums(inputs, previous, prior)
+  frames = (count[:, None] + jnp.arange(1, t + 1)[None]).astype(total.dtype)
+  return total / frames[..., None]
+
+
 class SpeakerEncoder(nn.Module):
   """Causal speaker encoder: audio features A [B, 2T, d], motion features M [B, T, d], speaker-3DMM reconstruction.
 
@@ -107,13 +125,18 @@ class SpeakerEncoder(nn.Module):
     return x + self.summary_dropout(s, deterministic=deterministic)
 
   def __call__(self, audio: jax.Array, motion: jax.Array, emotion: jax.Array | None, *,
+               summary_prefix: dict[str, jax.Array] | None = None,
                deterministic: bool = True) -> dict[str, jax.Array]:
-    """Encodes a whole clip.
+    """Encodes a whole clip, or a window of one.
 
     Args:
       audio: [B, 2T, F] log-mel.
       motion: [B, T, D] speaker 3DMM.
       emotion: [B, T, E] speaker emotion or None.
+      summary_prefix: with the summary, for windows that start inside their clip: dict(sum [B, 3C], last [B, C],
+        count [B] int) = the streaming cache's `summary_sum` / `summary_last` after the `count` frames before the
+        window (the pipeline's `speaker_summary_sum`, `speaker_summary_last`, `window_start`), so a training
+        window sees the summary streaming sees at those frames. None: every row starts its clip.
       deterministic: disables dropout.
 
     Returns:
@@ -131,8 +154,7 @@ class SpeakerEncoder(nn.Module):
       x = block(x, feats, self_bias, cross_bias, deterministic=deterministic)
     if self.summary:
       inputs = frame_inputs(audio, motion, emotion)
-      total = running_sums(inputs, inputs[:, :1], jnp.zeros(inputs.shape[:1] + (3 * inputs.shape[-1],)))
-      x = self.add_summary(x, total / jnp.arange(1, t + 1, dtype=total.dtype)[None, :, None], deterministic)
+      x = self.add_summary(x, summary_means(inputs, summary_prefix), deterministic)
     recon = self.recon_out(nn.relu(self.recon_hidden(x)))
     return {"audio": feats, "motion": x, "recon": recon}
 

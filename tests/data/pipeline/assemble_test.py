@@ -60,7 +60,8 @@ def test_reaction_format_on_vico_uses_listener_as_only_neighbour():
   batch = next(pipeline.make_train_iterator(source, data_format="reaction", window=6, stride=1,
                                             global_batch_size=4, seed=0, num_neighbours=8))
   assert set(batch) == {"speaker_audio", "speaker_3dmm", "listener_3dmm", "neighbour_3dmm", "neighbour_mask",
-                        "lengths", "clip_index", "attitude"}
+                        "lengths", "clip_index", "attitude", "window_start", "speaker_summary_sum",
+                        "speaker_summary_last"}
   assert batch["attitude"].shape == (4,) and batch["attitude"].dtype == np.int32
   assert batch["speaker_audio"].shape == (4, 12, 80)
   assert batch["neighbour_3dmm"].shape == (4, 1, 6, 73)
@@ -92,3 +93,29 @@ def test_track_group_names_each_formats_normalisation_group():
   assert pipeline.track_group(react, "reaction", "listener_emotion") is None  # emotion stays raw
   with pytest.raises(ValueError, match="no track 'listener'"):
     pipeline.track_group(react, "reaction", "listener")
+
+
+def test_reaction_windows_carry_the_speaker_summary_of_their_earlier_frames():
+  """Each reaction window holds what the streaming speaker summary has after the frames before it: the model's
+  `running_sums` over frames [0, start) and the last of them (the numpy twin equals the model's functions)."""
+  from listen_jax.models.reactface import speaker  # pylint: disable=g-import-not-at-top
+  lengths, neighbours = [9, 7], [[1], [0]]
+  source = pipeline.ClipSource(react_examples(lengths, neighbours), REACT_STATS)
+  clips = {int(ex["index"]): ex for ex in react_examples(lengths, neighbours)}
+  batches = take(pipeline.make_train_iterator(source, data_format="reaction", window=4, stride=1,
+                                              global_batch_size=1, seed=0, num_neighbours=1), 12)
+  starts = set()
+  for b in batches:
+    ex, start = clips[int(b["clip_index"][0])], int(b["window_start"][0])
+    assert start == int(b["speaker_3dmm"][0, 0, 0])  # frame number encoded in column 0
+    inputs = speaker.frame_inputs(ex["speaker_audio"][None], ex["speaker_3dmm"][None], ex["speaker_emotion"][None])
+    sums = speaker.running_sums(inputs, inputs[:, :1], np.zeros((1, 3 * inputs.shape[-1]), np.float32))
+    expected_sum = np.zeros(3 * inputs.shape[-1]) if start == 0 else np.asarray(sums[0, start - 1])
+    np.testing.assert_allclose(b["speaker_summary_sum"][0], expected_sum, rtol=1e-5, atol=1e-4)
+    expected_last = np.zeros(inputs.shape[-1]) if start == 0 else np.asarray(inputs[0, start - 1])
+    np.testing.assert_allclose(b["speaker_summary_last"][0], expected_last, rtol=1e-6, atol=1e-6)
+    starts.add(start)
+  assert 0 in starts and max(starts) >= 3
+  # Whole clips (evaluation, streaming) start at frame 0 with an empty summary.
+  batch, _ = next(pipeline.iterate_clips(source, data_format="reaction", batch_size=2, num_neighbours=1))
+  assert batch["window_start"].tolist() == [0, 0] and not batch["speaker_summary_sum"].any()

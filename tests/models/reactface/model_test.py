@@ -342,3 +342,67 @@ def test_emit_aus_per_au_thresholds():
   np.testing.assert_array_equal(out[..., 15:], np.asarray(emo)[..., 15:])
   with pytest.raises(ValueError, match="one per AU"):
     emit_aus(emo, "binary", (0.5, 0.5))
+
+
+def test_summary_prefix_continues_the_clip():
+  """summary_means of a window given the sums of the frames before it equals the whole clip's at those frames; a
+  zero prefix at count 0 is no prefix; ReactFace reads the prefix (training windows inside their clip)."""
+  from listen_jax.data.pipeline import assemble  # pylint: disable=g-import-not-at-top
+  from listen_jax.models.reactface import speaker  # pylint: disable=g-import-not-at-top
+  audio, motion, emotion, noise = inputs(2, 20, 58, 25, seed=5)
+  frames = speaker.frame_inputs(audio, motion, emotion)
+  whole = speaker.summary_means(frames)
+  start, w = 7, 8
+  clips = [dict(speaker_3dmm=np.asarray(motion[i]), speaker_emotion=np.asarray(emotion[i]),
+                speaker_audio=np.asarray(audio[i])) for i in range(2)]
+  twin = np.stack([assemble.speaker_summary_inputs(c) for c in clips])
+  np.testing.assert_allclose(twin, frames, rtol=1e-6, atol=1e-6)
+  prefix = {"sum": jnp.asarray(np.stack([assemble.speaker_summary_cumsum(x)[start] for x in twin])),
+            "last": frames[:, start - 1], "count": jnp.full((2,), start, jnp.int32)}
+  window = speaker.summary_means(frames[:, start:start + w], prefix)
+  np.testing.assert_allclose(window, whole[:, start:start + w], rtol=1e-5, atol=1e-5)
+  empty = {"sum": jnp.zeros_like(prefix["sum"]), "last": jnp.zeros_like(prefix["last"]),
+           "count": jnp.zeros((2,), jnp.int32)}
+  np.testing.assert_allclose(speaker.summary_means(frames, empty), whole, atol=1e-6)
+  with pytest.raises(ValueError, match="summary_prefix"):
+    speaker.summary_means(frames, {**prefix, "count": jnp.zeros((3,), jnp.int32)})
+  model = tiny(58, 25, speaker_summary=True)
+  params = random_params(model, audio, motion, emotion, noise=noise)
+  run = lambda p: model.apply(params, audio, motion, emotion, noise=noise, summary_prefix=p)["emotion"]  # noqa: E731
+  np.testing.assert_allclose(run(empty), run(None), atol=1e-6)
+  assert np.abs(np.asarray(run(prefix)) - np.asarray(run(None))).max() > 1e-4
+
+
+def test_va_shrink_pools_the_running_level_causally_and_streams(react):
+  from listen_jax.models.reactface.emotion import pool_va_level
+  # A clip whose valence sits at 0.6 and arousal at -0.2 pulled half way to the population level (0.1, 0.0).
+  e = jnp.concatenate([jnp.full((1, 4, 15), 0.3), jnp.array([[[0.6, -0.2]] * 4]), jnp.full((1, 4, 8), 0.125)], -1)
+  out, total = pool_va_level(e, None, 0, (0.1, 0.0), 0.5)
+  np.testing.assert_allclose(out[..., 15:17], [[[0.35, -0.1]] * 4], atol=1e-6)
+  np.testing.assert_allclose(total, [[2.4, -0.8]], atol=1e-6)
+  np.testing.assert_array_equal(np.asarray(out[..., :15]), np.asarray(e[..., :15]))
+  # Frames 2, 3 given the sum of frames 0, 1: the same as the whole clip's (causal running mean).
+  step = jnp.concatenate([e[:, :2, :15], jnp.array([[[0.2, 0.4], [-0.4, 0.4]]]), e[:, :2, 17:]], -1)
+  clip = jnp.concatenate([e[:, :2], step], axis=1)
+  whole, _ = pool_va_level(clip, None, 0, (0.1, 0.0), 0.5)
+  part, _ = pool_va_level(step, jnp.sum(clip[:, :2, 15:17], axis=1), 2, (0.1, 0.0), 0.5)
+  np.testing.assert_allclose(part, whole[:, 2:], atol=1e-6)
+  assert pool_va_level(e, None, 0, None, 0.5)[1] is None and pool_va_level(e, None, 0, (0.1, 0.0), 0.0)[1] is None
+  with pytest.raises(ValueError, match="fraction"):
+    pool_va_level(e, None, 0, (0.1, 0.0), 1.5)
+  model, params, _ = react
+  pooled = model.clone(va_shrink=0.5, va_population=(0.1, 0.0))
+  audio, motion, emotion, noise = inputs(2, T, 58, 25, seed=5)
+  plain = model.apply(params, audio, motion, emotion, noise=noise)
+  offline = pooled.apply(params, audio, motion, emotion, noise=noise)
+  v = np.asarray(plain["emotion"][..., 15:17])
+  running = np.cumsum(v, axis=1) / np.arange(1, T + 1)[None, :, None]
+  np.testing.assert_allclose(offline["emotion"][..., 15:17], np.clip(v - 0.5 * (running - [0.1, 0.0]), -1, 1),
+                             atol=1e-5)
+  assert "va_sum" in pooled.init_carry(2) and "va_sum" not in model.init_carry(2)
+  online = online_rollout(pooled, params, audio, motion, emotion, noise)
+  np.testing.assert_allclose(online["emotion"], offline["emotion"], atol=1e-5)
+  rngs = {"dropout": jax.random.key(0)}
+  train = pooled.apply(params, audio, motion, emotion, noise=noise, deterministic=False, rngs=rngs)
+  train_plain = model.apply(params, audio, motion, emotion, noise=noise, deterministic=False, rngs=rngs)
+  np.testing.assert_allclose(train["emotion"], train_plain["emotion"], atol=1e-6)  # training never pools

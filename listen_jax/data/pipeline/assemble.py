@@ -214,7 +214,7 @@ def _assemble(loader: _ClipLoader, refs: Sequence[_WindowRef], window: int,
   if spec.summary_prefix:  # what streaming would have summarised before each window's first frame
     out["window_start"] = np.array([r.start for r in refs], np.int32)
     out["speaker_summary_sum"] = np.stack([clip["summary_cumsum"][r.start] for r, clip in zip(refs, clips)])
-    out["speaker_summary_last"] = np.stack([clip["summary_inputs"][max(r.start - 1, 0)] if r.start else
+    out["speaker_summary_last"] = np.stack([clip["summary_inputs"][r.start - 1] if r.start else
                                             np.zeros_like(clip["summary_inputs"][0]) for r, clip in zip(refs, clips)])
   out["lengths"] = np.array([r.length for r in refs], np.int32)
   out["clip_index"] = source.meta.indices[[r.position for r in refs]].astype(np.int32)

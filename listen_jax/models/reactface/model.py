@@ -368,15 +368,13 @@ class ReactFace(nn.Module):
           "audio_prev": carry["audio_prev"], "noise": noise, "index": index}
     cell_carry, out = self.cell({"prev_motion": carry["prev_motion"], "z_prev": carry["z_prev"]}, xs,
                                 deterministic=deterministic)
-    new_carry = {"speaker": cache, "motion_prev": motion_feats, "audio_prev": audio_feats, **cell_carry,
+    new_carry = {**carry, "speaker": cache, "motion_prev": motion_feats, "audio_prev": audio_feats, **cell_carry,
                  "window": index + 1}
     if self.emotion_dim and deterministic:
       emitted, va_sum = self._emit(out["emotion"], carry.get("va_sum"), index * self.window)
       out = {**out, "emotion": emitted}
       if va_sum is not None:
         new_carry["va_sum"] = va_sum
-    elif "va_sum" in carry:
-      new_carry["va_sum"] = carry["va_sum"]
     return new_carry, out
 
 

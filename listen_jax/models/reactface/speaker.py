@@ -59,21 +59,27 @@ def running_sums(inputs: jax.Array, previous: jax.Array, prior: jax.Array) -> ja
   return prior[:, None].astype(inputs.dtype) + jnp.cumsum(frame_statistics(inputs, previous), axis=1)
 
 
-def summary_means(inputs: jax.Array, prefix: dict[str, jax.Array] | None = None) -> jax.Array:
-  """[B, T, 3C] running means of `frame_statistics` of inputs [B, T, C] from the clip start: with `prefix`
-  (dict(sum [B, 3C], last [B, C], count [B] int), see `SpeakerEncoder.__call__`) the rows continue their clips
+def summary_sums(inputs: jax.Array, prefix: dict[str, jax.Array] | None = None) -> tuple[jax.Array, jax.Array]:
+  """Running sums of `frame_statistics` of inputs [B, T, C] from the clip start and the frame counts they cover:
+  ([B, T, 3C], [B, T] float). With `prefix` (dict(sum [B, 3C], last [B, C], count [B] or scalar int): the
+  streaming cache, or the pipeline's window prefix, see `SpeakerEncoder.__call__`) the rows continue their clips
   after `count` earlier frames; without it they start them."""
   b, t, c = inputs.shape
   if prefix is None:
-    prior, previous, count = jnp.zeros((b, 3 * c), inputs.dtype), inputs[:, :1], jnp.zeros((b,), jnp.int32)
-  else:
-    prior, count = prefix["sum"], jnp.asarray(prefix["count"], jnp.int32)
-    if prior.shape != (b, 3 * c) or prefix["last"].shape != (b, c) or count.shape != (b,):
-      raise ValueError(f"summary_prefix: expected sum [{b}, {3 * c}], last [{b}, {c}], count [{b}]; got "
-                       f"{prior.shape}, {prefix['last'].shape}, {count.shape}")
-    previous = jnp.where((count == 0)[:, None, None], inputs[:, :1], prefix["last"][:, None].astype(inputs.dtype))
-  total = running_sums(inputs, previous, prior)
-  frames = (count[:, None] + jnp.arange(1, t + 1)[None]).astype(total.dtype)
+    prefix = {"sum": jnp.zeros((b, 3 * c), inputs.dtype), "last": inputs[:, 0], "count": 0}
+  if (prefix["sum"].shape != (b, 3 * c) or prefix["last"].shape != (b, c)
+      or jnp.shape(prefix["count"]) not in ((), (b,))):
+    raise ValueError(f"summary_prefix: expected sum [{b}, {3 * c}], last [{b}, {c}], count [{b}] or scalar; got "
+                     f"{prefix['sum'].shape}, {prefix['last'].shape}, {jnp.shape(prefix['count'])}")
+  count = jnp.broadcast_to(jnp.asarray(prefix["count"], jnp.int32), (b,))
+  previous = jnp.where((count == 0)[:, None, None], inputs[:, :1], prefix["last"][:, None].astype(inputs.dtype))
+  total = running_sums(inputs, previous, prefix["sum"])
+  return total, (count[:, None] + jnp.arange(1, t + 1)[None]).astype(total.dtype)
+
+
+def summary_means(inputs: jax.Array, prefix: dict[str, jax.Array] | None = None) -> jax.Array:
+  """[B, T, 3C] running means of `frame_statistics` from the clip start (`summary_sums` / its frame counts)."""
+  total, frames = summary_sums(inputs, prefix)
   return total / frames[..., None]
 
 
@@ -199,10 +205,9 @@ class SpeakerEncoder(nn.Module):
                  "audio": audio_buf, "inputs": jnp.stack(new_inputs)}
     if self.summary:
       inputs = frame_inputs(audio, motion, emotion)
-      previous = jnp.where(start == 0, inputs[:, :1], cache["summary_last"][:, None].astype(inputs.dtype))
-      total = running_sums(inputs, previous, cache["summary_sum"])
-      x = self.add_summary(x, total / (start + jnp.arange(1, n + 1)).astype(total.dtype)[None, :, None],
-                           deterministic)
+      total, frames = summary_sums(inputs, {"sum": cache["summary_sum"], "last": cache["summary_last"],
+                                            "count": start})
+      x = self.add_summary(x, total / frames[..., None], deterministic)
       new_cache["summary_sum"] = total[:, -1].astype(jnp.float32)
       new_cache["summary_last"] = inputs[:, -1].astype(jnp.float32)
     return new_cache, x, feats

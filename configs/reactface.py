@@ -35,6 +35,7 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   c.model.speaker_layers = 2  # Speaker-encoder blocks.
   c.model.speaker_context = 16  # Frames each speaker-encoder layer attends back (0: the whole clip, the reference).
   c.model.speaker_summary = True  # Add a running mean of the speaker's per-frame statistics (slow traits).
+  c.model.summary_from_clip_start = True  # Training windows continue the summary of their clip's earlier frames.
   c.model.audio_context = 5  # Causal audio-encoder context (log-mel frames).
   c.model.vae_layers = 2  # Interaction-VAE encoder layers.
   c.model.vae_num_heads = 4  # Interaction-VAE heads.

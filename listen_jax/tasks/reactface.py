@@ -4,10 +4,11 @@ Config fields read (all optional except `model_name = 'reactface'`):
 
   config.model (dict / ConfigDict): `ReactFace` keyword arguments (feature_dim, num_heads, ffn_dim, period, window,
     momentum, latent_dim, slopes, dropout, max_len, speaker_layers, speaker_context, speaker_summary,
-    summary_from_clip_start, audio_context, vae_layers, vae_num_heads, vae_ffn_dim, decoder_latent_layers, include_current_frame,
-    emotion_from, readout_context, au_output, au_threshold, va_offset, va_shrink, va_population, num_attitudes (the batch's `attitude` is
-    passed when > 0), motion_dim, emotion_dim, audio_dim). `predict` and the eval loss run the model at inference,
-    so they see the AUs as `au_output` emits them.
+    summary_from_clip_start (the batch's `window_start` / `speaker_summary_*` are passed when set), audio_context,
+    vae_layers, vae_num_heads, vae_ffn_dim, decoder_latent_layers, include_current_frame, emotion_from,
+    readout_context, au_output, au_threshold, va_offset, va_shrink, va_population, num_attitudes (the batch's
+    `attitude` is passed when > 0), motion_dim, emotion_dim, audio_dim). `predict` and the eval loss run the
+    model at inference, so they see the AUs as `au_output` emits them.
     motion_dim / emotion_dim / audio_dim may be left unset (None): they are read from the batch shapes
     (`speaker_3dmm` [B, W, D], `speaker_emotion` [B, W, E] (absent -> 0), `speaker_audio` [B, 2W, F]); when set
     they must match the data.

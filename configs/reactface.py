@@ -66,6 +66,7 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   c.eval.num_samples = 10  # Samples per speaker for generation and the REACT metrics.
   c.eval.au_calibration = "train_rate"  # 'binary' AU thresholds: each AU as frequent as on the training listeners.
   c.eval.au_calibration_split = "val"  # Match the rates on the model's outputs for this split's speakers.
+  c.eval.au_rate_scale = 1.0  # Calibrated AU rate = this fraction of the training listeners' (surer occurrences).
   c.eval.va_calibration = True  # Shift valence/arousal so their mean on that split is the training listeners'.
   c.eval.va_shrink = 0.5  # Pool each clip's running valence/arousal level half way to the training listeners'.
   c.eval.convention = "react2023"  # REACT metric convention ('react2023' | 'corrected').

@@ -237,7 +237,8 @@ AU_CALIBRATION_SPLITS = ("train", "val")
 
 
 def calibrate_au_thresholds(task: tasks.Task, params, train_source, *, probe_source=None, num_samples: int = 2,
-                            seed: int = 0, batch_size: int = 8, num_neighbours: int = 8) -> dict[str, Any]:
+                            seed: int = 0, batch_size: int = 8, num_neighbours: int = 8,
+                            rate_scale: float = 1.0) -> dict[str, Any]:
   """Per-AU 'binary' thresholds under which each AU occurs on generated faces as often as on training listeners.
 
   The emotion head's AU probabilities are fitted per frame, so where the model is unsure when an AU fires they
@@ -265,10 +266,14 @@ def calibrate_au_thresholds(task: tasks.Task, params, train_source, *, probe_sou
     raise ValueError("calibrate_au_thresholds: the training or probe split has no frames")
   if np.min(probs) < 0 or np.max(probs) > 1:
     raise ValueError("calibrate_au_thresholds: the model's AUs are not probabilities (set au_output='probability')")
+  if not rate_scale >= 0.0:
+    raise ValueError(f"calibrate_au_thresholds: rate_scale={rate_scale!r}: expected a non-negative float")
   rate = (labels > 0.5).mean(axis=0)
-  thresholds = [float(np.quantile(probs[:, k], 1.0 - rate[k])) for k in range(probs.shape[1])]
+  target = np.clip(rate_scale * rate, 0.0, 1.0)
+  thresholds = [float(np.quantile(probs[:, k], 1.0 - target[k])) for k in range(probs.shape[1])]
   generated_va, listener_va = generated[:, va].mean(axis=0), listener[:, va].mean(axis=0)
   return {"thresholds": thresholds, "listener_rate": rate.tolist(), "rate_at_0.5": (probs > 0.5).mean(0).tolist(),
+          "rate_scale": float(rate_scale),
           "va_offset": (listener_va - generated_va).astype(float).tolist(), "listener_va": listener_va.tolist(),
           "generated_va": generated_va.tolist()}
 
@@ -278,7 +283,8 @@ def calibrated_task(workdir: str, config: ml_collections.ConfigDict, task: tasks
   """The task to sample with: with `config.eval.au_calibration = 'train_rate'` (ReactFace, 'binary' AUs) its model
   uses per-AU thresholds from `calibrate_au_thresholds`: the training listeners' AU rates, matched on the model's
   outputs for the speakers of `config.eval.au_calibration_split` ('train' when unset; the REACT configs use
-  'val', where the model meets unseen people as it does at test time). Sampled with seed 0, so evaluation and
+  'val', where the model meets unseen people as it does at test time), scaled by `config.eval.au_rate_scale`
+  (default 1). Sampled with seed 0, so evaluation and
   generation at any seed share them; cached in `W/eval/au_thresholds.json` keyed by checkpoint step and split.
   With `config.eval.va_calibration` the model's valence/arousal also get the fitted `va_offset` (the training
   listeners' mean level minus the level generated on that split). With `config.eval.va_shrink` > 0 the running
@@ -292,6 +298,9 @@ def calibrated_task(workdir: str, config: ml_collections.ConfigDict, task: tasks
   if split not in AU_CALIBRATION_SPLITS:
     raise ValueError(f"{workdir}: eval.au_calibration_split={split!r}: expected one of {AU_CALIBRATION_SPLITS}")
   thresholds = mode != "none" and config.model.get("au_output") == "binary"
+  rate_scale = float(eval_cfg.get("au_rate_scale", 1.0))
+  if not 0.0 <= rate_scale <= 1.0:
+    raise ValueError(f"{workdir}: eval.au_rate_scale={rate_scale!r}: expected a fraction in [0, 1]")
   va_level = bool(eval_cfg.get("va_calibration", False))
   va_shrink = float(eval_cfg.get("va_shrink", 0.0))
   if not 0.0 <= va_shrink <= 1.0:
@@ -303,7 +312,8 @@ def calibrated_task(workdir: str, config: ml_collections.ConfigDict, task: tasks
   if os.path.exists(path):
     with open(path, encoding="utf-8") as f:
       cached = json.load(f)
-    if cached.get("step") == int(step) and cached.get("split", "train") == split and "va_offset" in cached:
+    if (cached.get("step") == int(step) and cached.get("split", "train") == split and "va_offset" in cached
+        and cached.get("rate_scale", 1.0) == rate_scale):
       fit = cached
   if fit is None:
     train = pipeline.open_split(config.data_dir, config.dataset, "train")
@@ -316,7 +326,8 @@ def calibrated_task(workdir: str, config: ml_collections.ConfigDict, task: tasks
       probe.model.va_offset = None
       probe.model.va_shrink = 0.0
     fit = calibrate_au_thresholds(tasks.get_task(probe), params, train, probe_source=probe_split,
-                                  batch_size=batch_size, num_neighbours=config.get("num_neighbours", 8))
+                                  batch_size=batch_size, num_neighbours=config.get("num_neighbours", 8),
+                                  rate_scale=rate_scale)
     fit["step"], fit["split"] = int(step), split
     os.makedirs(os.path.dirname(path), exist_ok=True)
     with open(path, "w", encoding="utf-8") as f:

@@ -105,6 +105,13 @@ def test_calibrated_au_thresholds_match_the_training_listeners_rates(monkeypatch
   valid = np.concatenate([probs[i, :, :l, :15].reshape(-1, 15) for i, l in enumerate(lengths)])
   np.testing.assert_allclose((valid > thr).mean(0), fit["listener_rate"], atol=0.01)
   assert np.all(thr < 0.45) and fit["rate_at_0.5"] == [0.0] * 15
+  # rate_scale: each AU fires at that fraction of the listeners' rate, at a higher threshold.
+  half = evaluation.calibrate_au_thresholds(None, None, train, rate_scale=0.5)
+  np.testing.assert_allclose((valid > np.asarray(half["thresholds"])).mean(0), 0.5 * np.asarray(fit["listener_rate"]),
+                             atol=0.01)
+  assert np.all(np.asarray(half["thresholds"]) >= thr) and half["rate_scale"] == 0.5
+  with pytest.raises(ValueError, match="rate_scale"):
+    evaluation.calibrate_au_thresholds(None, None, train, rate_scale=-1.0)
   probs[0, 0, 0, 3] = 1.5
   with pytest.raises(ValueError, match="not probabilities"):
     evaluation.calibrate_au_thresholds(None, None, train)
@@ -168,4 +175,37 @@ def test_calibrated_task_pools_the_valence_level_from_the_cached_fit(tmp_path):
   with config.unlocked():
     config.eval.va_shrink = 2.0
   with pytest.raises(ValueError, match="va_shrink"):
+    evaluation.calibrated_task(str(tmp_path), config, tasks.get_task(config), None, 7)
+
+
+def test_calibrated_task_refits_when_the_au_rate_scale_changes(tmp_path, monkeypatch):
+  """The cached fit holds for its own eval.au_rate_scale only: another scale refits (with that scale), the same
+  scale reads the cache; a scale outside [0, 1] raises naming the field."""
+  import json  # pylint: disable=g-import-not-at-top
+  from configs import reactface as reactface_config  # pylint: disable=g-import-not-at-top
+  from listen_jax import tasks  # pylint: disable=g-import-not-at-top
+  config = reactface_config.get_config("smoke")
+  (tmp_path / "eval").mkdir()
+  cached = {"thresholds": [0.4] * 15, "va_offset": [0.0, 0.0], "listener_va": [0.1, 0.2], "step": 7,
+            "split": config.eval.au_calibration_split, "rate_scale": 1.0}
+  (tmp_path / "eval" / "au_thresholds.json").write_text(json.dumps(cached))
+  calls = []
+
+  def fake_fit(task, params, train, **kw):
+    calls.append(kw["rate_scale"])
+    return dict(cached, thresholds=[0.7] * 15, rate_scale=kw["rate_scale"])
+
+  monkeypatch.setattr(evaluation, "calibrate_au_thresholds", fake_fit)
+  monkeypatch.setattr(evaluation.pipeline, "open_split", lambda *a, **k: _FakeSource(
+      items=[{"listener_emotion": np.zeros((4, 25), np.float32)}], order=[0], features={"listener_emotion": None}))
+  assert evaluation.calibrated_task(str(tmp_path), config, tasks.get_task(config), None, 7).model.au_threshold == (
+      0.4,) * 15 and not calls
+  with config.unlocked():
+    config.eval.au_rate_scale = 0.8
+  task = evaluation.calibrated_task(str(tmp_path), config, tasks.get_task(config), None, 7)
+  assert calls == [0.8] and task.model.au_threshold == (0.7,) * 15
+  assert json.loads((tmp_path / "eval" / "au_thresholds.json").read_text())["rate_scale"] == 0.8
+  with config.unlocked():
+    config.eval.au_rate_scale = 1.5
+  with pytest.raises(ValueError, match="au_rate_scale"):
     evaluation.calibrated_task(str(tmp_path), config, tasks.get_task(config), None, 7)

@@ -7,7 +7,12 @@ r"""Seed sweep: per data size and seed, make synthetic data, build, train, evalu
 The data format follows the config's dataset (`react` -> REACT synthetic data; `vico/...` -> ViCo synthetic data,
 evaluated with the REACT metrics on the 3DMM motion and with FD against the ViCo baselines). Each run lives in
 DIR/n{clips}/seed{seed}/{raw,data,work}; its evaluation tables are copied to DIR/n{clips}/seed{seed}/result.json,
-and a rerun with the same --out reuses every finished run (an interrupted training resumes from its checkpoint).
+and a rerun with the same --out reuses every finished run (an interrupted training resumes from its checkpoint);
+with --reevaluate the finished runs are evaluated again under this command's `eval` settings (no retraining):
+
+  python -m launch.sweep --config=configs/reactface.py:quick --seeds=0,1,2 --num_clips=40 --out=DIR \
+      --reevaluate --config.eval.au_rate_scale=0.8
+
 DIR/summary.json + DIR/summary.md hold, per size, split and method, the mean and std over seeds of FRCorr,
 FRDist, FRDiv, FRVar, FRDvs and FRSyn, the per-seed values, and the pass/fail of the baseline-beating target (see
 listen_jax.sweep). `--config.<field>=value` overrides apply to every run; the training seed is the data seed.
@@ -36,6 +41,8 @@ flags.DEFINE_bool("trans_ae", False, "Also train the Trans-AE baseline (--trans_
 flags.DEFINE_string("trans_ae_config", "configs/trans_ae.py:quick", "Trans-AE config file[:variant] (',vico' is "
                     "added for ViCo data).")
 flags.DEFINE_integer("eval_seed", 0, "Seed of the evaluation samples and baselines.")
+flags.DEFINE_bool("reevaluate", False, "Evaluate finished runs again from their checkpoints under this command's "
+                  "config.eval (e.g. --config.eval.au_rate_scale=0.8), rewriting their result.json; no retraining.")
 flags.DEFINE_float("seconds", None, "Clip duration in seconds (default: the format's, REACT 12 s, ViCo 4-10 s).")
 
 
@@ -62,7 +69,8 @@ def main(argv):
   info = {"config": config_flags.get_config_filename(FLAGS["config"]), "format": fmt,
           "overrides": [a for a in sys.argv[1:] if a.startswith("--config.")], "trans_ae": FLAGS.trans_ae}
   summary = run_sweep(config, FLAGS.out, seeds=FLAGS.seeds, sizes=FLAGS.num_clips, trans_ae_config=trans_ae,
-                      eval_seed=FLAGS.eval_seed, info=info, synthetic_kwargs=synthetic_kwargs)
+                      eval_seed=FLAGS.eval_seed, info=info, synthetic_kwargs=synthetic_kwargs,
+                      reevaluate=FLAGS.reevaluate)
   for size, entry in summary["sizes"].items():
     for split, target in entry["target"].items():
       logging.info("%s clips %s: target %s", size, split, "PASS" if target["pass"] else "FAIL")

@@ -32,20 +32,27 @@ def data_format(config) -> str:
 
 
 def run_one(config, run_dir: str, *, num_clips: int, seed: int, trans_ae_config=None, eval_seed: int = 0,
-            synthetic_kwargs: dict | None = None) -> dict:
+            synthetic_kwargs: dict | None = None, reevaluate: bool = False) -> dict:
   """Data, build, training (and Trans-AE), evaluation of one (size, seed); returns and writes result.json.
 
-  `synthetic_kwargs` go to `synthetic.make_react` / `make_vico` (e.g. min_seconds / max_seconds).
+  `synthetic_kwargs` go to `synthetic.make_react` / `make_vico` (e.g. min_seconds / max_seconds). Evaluation
+  always uses `config.eval`. A finished run (result.json present) is read back, or with `reevaluate` evaluated
+  again from its checkpoint under `config.eval` (no retraining) and its result.json rewritten.
   """
-  from listen_jax import evaluation, synthetic  # pylint: disable=g-import-not-at-top
+  from listen_jax import synthetic  # pylint: disable=g-import-not-at-top
   from listen_jax.train import trainer  # pylint: disable=g-import-not-at-top
 
   result_path = os.path.join(run_dir, "result.json")
-  if os.path.exists(result_path):
-    with open(result_path, encoding="utf-8") as f:
-      return json.load(f)
   fmt = data_format(config)
   raw, data, work = (os.path.join(run_dir, d) for d in ("raw", "data", "work"))
+  if os.path.exists(result_path):
+    if not reevaluate:
+      with open(result_path, encoding="utf-8") as f:
+        return json.load(f)
+    if not os.path.isdir(os.path.join(work, "checkpoints")):
+      raise FileNotFoundError(f"{run_dir}: --reevaluate needs the run's checkpoints in {work}/checkpoints; "
+                              "they are gone (delete result.json to train again)")
+    return _evaluate(config, work, result_path, fmt=fmt, num_clips=num_clips, seed=seed, eval_seed=eval_seed)
   done = os.path.join(raw, ".complete")
   if not os.path.exists(done):
     (synthetic.make_vico if fmt == "vico" else synthetic.make_react)(raw, num_clips, seed, **dict(synthetic_kwargs or {}))
@@ -69,19 +76,29 @@ def run_one(config, run_dir: str, *, num_clips: int, seed: int, trans_ae_config=
       ae.data_dir = data
       ae.seed = seed
     trainer.train_and_evaluate(ae, os.path.join(work, "baselines", "trans_ae"))
+  return _evaluate(config, work, result_path, fmt=fmt, num_clips=num_clips, seed=seed, eval_seed=eval_seed)
+
+
+def _evaluate(config, work: str, result_path: str, *, fmt: str, num_clips: int, seed: int, eval_seed: int) -> dict:
+  """REACT metrics (and FD on ViCo data) of the run in `work` under `config.eval`; writes result.json."""
+  from listen_jax import evaluation  # pylint: disable=g-import-not-at-top
+
   splits = ("test", "ood") if fmt == "vico" else ("val", "test")
-  result = {"num_clips": num_clips, "seed": seed,
-            "react": evaluation.evaluate_react(work, splits=splits, seed=eval_seed), "fd": None}
+  eval_config = config.get("eval")
+  result = {"num_clips": num_clips, "seed": seed, "eval": eval_config.to_dict() if eval_config else {},
+            "react": evaluation.evaluate_react(work, splits=splits, seed=eval_seed, eval_config=eval_config),
+            "fd": None}
   if fmt == "vico":
-    result["fd"] = evaluation.evaluate_react_fd(work, splits=splits, seed=eval_seed)
+    result["fd"] = evaluation.evaluate_react_fd(work, splits=splits, seed=eval_seed, eval_config=eval_config)
   with open(result_path, "w", encoding="utf-8") as f:
     json.dump(result, f, indent=2)
   return result
 
 
 def run_sweep(config, out: str, *, seeds, sizes, trans_ae_config=None, eval_seed: int = 0,
-              synthetic_kwargs: dict | None = None, info: dict | None = None) -> dict:
-  """Every (size, seed) run (reusing finished ones), then DIR/summary.json + summary.md; returns the summary."""
+              synthetic_kwargs: dict | None = None, info: dict | None = None, reevaluate: bool = False) -> dict:
+  """Every (size, seed) run (reusing finished ones; with `reevaluate` evaluating them again under `config.eval`),
+  then DIR/summary.json + summary.md; returns the summary."""
   from listen_jax import sweep  # pylint: disable=g-import-not-at-top
 
   runs: dict[str, dict[str, dict]] = {}
@@ -91,7 +108,7 @@ def run_sweep(config, out: str, *, seeds, sizes, trans_ae_config=None, eval_seed
       logging.info("sweep run %s", run_dir)
       runs.setdefault(str(int(size)), {})[str(int(seed))] = run_one(
           config, run_dir, num_clips=int(size), seed=int(seed), trans_ae_config=trans_ae_config,
-          eval_seed=eval_seed, synthetic_kwargs=synthetic_kwargs)
+          eval_seed=eval_seed, synthetic_kwargs=synthetic_kwargs, reevaluate=reevaluate)
       summary = sweep.summarize(runs, info=info)  # after every run, so a partial sweep has a summary too
       sweep.write_summary(out, summary)
   return summary

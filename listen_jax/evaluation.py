@@ -33,9 +33,17 @@ def load_config(workdir: str) -> ml_collections.ConfigDict:
     return ml_collections.ConfigDict(json.load(f))
 
 
-def load_run(workdir: str, step: int | None = None):
-  """`(config, task, params, step)` of a training workdir (latest checkpoint by default)."""
+def load_run(workdir: str, step: int | None = None, *, eval_config: ml_collections.ConfigDict | None = None):
+  """`(config, task, params, step)` of a training workdir (latest checkpoint by default).
+
+  `eval_config` replaces the workdir's `config.eval` (evaluation settings: re-scoring a finished training under
+  other settings, e.g. `launch.sweep --reevaluate`); the model and data fields always come from the workdir.
+  """
   config = load_config(workdir)
+  if eval_config is not None:
+    with config.unlocked():
+      config.eval = ml_collections.ConfigDict(eval_config.to_dict() if hasattr(eval_config, "to_dict")
+                                              else dict(eval_config))
   task = tasks.get_task(config)
   params, meta, step = checkpointing.restore_params(workdir, step)
   if meta.get("model_name") not in (None, config.model_name):
@@ -364,16 +372,17 @@ def _react_arrays(source, key_listener: str, key_speaker: str, length: int) -> t
 
 
 def evaluate_react(workdir: str, *, splits: Iterable[str] | None = None, seed: int = 0,
-                   batch_size: int = 8) -> dict[str, Any]:
+                   batch_size: int = 8, eval_config: ml_collections.ConfigDict | None = None) -> dict[str, Any]:
   """REACT metrics of the model's samples and the naive baselines: writes `W/eval/react.json` and `react.md`.
 
   Metrics are computed on the 25-d emotion vector when the dataset has one (REACT), otherwise on the 3DMM
   motion (ViCo data, with FRDist over a single group). All clips are cropped to the shortest clip's length.
+  `eval_config` (optional) replaces the training config's `eval` block (see `load_run`).
   """
   from listen_jax.baselines import react as react_baselines  # pylint: disable=g-import-not-at-top
   from listen_jax.metrics import react as react_metrics  # pylint: disable=g-import-not-at-top
 
-  config, task, params, step = load_run(workdir)
+  config, task, params, step = load_run(workdir, eval_config=eval_config)
   task = calibrated_task(workdir, config, task, params, step, batch_size=batch_size)
   eval_cfg = config.get("eval", ml_collections.ConfigDict())
   num_samples = int(eval_cfg.get("num_samples", 10))
@@ -427,7 +436,8 @@ ANCHORS = ("reference", "none")
 
 
 def evaluate_react_fd(workdir: str, *, splits: Iterable[str] = ("test", "ood"), seed: int = 0,
-                      random_sigma: float = 0.1, batch_size: int = 8, anchor: str = "reference") -> dict[str, Any]:
+                      random_sigma: float = 0.1, batch_size: int = 8, anchor: str = "reference",
+                      eval_config: ml_collections.ConfigDict | None = None) -> dict[str, Any]:
   """ViCo FD of a sampling model (ReactFace `:vico`) against the ViCo baselines: writes `W/eval/fd.json` + `fd.md`.
 
   Every one of the `eval.num_samples` samples per clip is scored as a prediction of the clip (FD pools them, so
@@ -436,10 +446,11 @@ def evaluate_react_fd(workdir: str, *, splits: Iterable[str] = ("test", "ood"), 
   `anchor='reference'` each sample is shifted by (reference - its frame 0): its motion is kept and its level is
   the listener's own. `anchor='none'` scores the samples as generated (frame 0, which FD skips, still replaced).
   The Random / Simulation / Simulation* / Mirroring rows are drawn exactly as in `evaluate_vico`.
+  `eval_config` (optional) replaces the training config's `eval` block (see `load_run`).
   """
   if anchor not in ANCHORS:
     raise ValueError(f"evaluate_react_fd: anchor={anchor!r}, expected one of {ANCHORS}")
-  config, task, params, step = load_run(workdir)
+  config, task, params, step = load_run(workdir, eval_config=eval_config)
   num_samples = int(config.get("eval", ml_collections.ConfigDict()).get("num_samples", 10))
   train = pipeline.open_split(config.data_dir, config.dataset, "train")
   if "attitude" not in train.features:

@@ -81,3 +81,22 @@ def test_sweep_writes_a_consistent_summary_and_reuses_finished_runs(tmp_path):
                                                       "fr_var >= 0.5 gt"}
   md = open(os.path.join(out, "summary.md"), encoding="utf-8").read()
   assert "## 6 clips, test" in md and "## 6 clips, val" in md and "| meanseq |" in md
+  # --reevaluate: a finished run is scored again from its checkpoint under the command's eval settings (here
+  # other AU rates and sample count), without retraining; a run whose checkpoints are gone says so.
+  ckpt_dir = os.path.join(out, "n6", "seed0", "work", "checkpoints")
+  ckpt_listing = sorted(os.listdir(ckpt_dir))
+  with config.unlocked():
+    config.eval.au_rate_scale = 0.5
+    config.eval.num_samples = 3
+  again = sweep_cli.run_sweep(config, out, seeds=["0"], sizes=["6"], reevaluate=True, **kwargs)
+  with open(seed0_path, encoding="utf-8") as f:
+    rescored = json.load(f)
+  assert rescored["eval"]["au_rate_scale"] == 0.5 and rescored["eval"]["num_samples"] == 3
+  assert sorted(os.listdir(ckpt_dir)) == ckpt_listing
+  fit = json.load(open(os.path.join(out, "n6", "seed0", "work", "eval", "au_thresholds.json"), encoding="utf-8"))
+  assert fit["rate_scale"] == 0.5
+  assert "3 samples" in open(os.path.join(out, "n6", "seed0", "work", "eval", "react.md"), encoding="utf-8").read()
+  assert again["sizes"]["6"]["react"]["test"]["model"]["fr_corr"]["values"] == [
+      rescored["react"]["test"]["model"]["fr_corr"]]
+  with pytest.raises(FileNotFoundError, match="seed1.*checkpoints"):
+    sweep_cli.run_sweep(config, out, seeds=["1"], sizes=["6"], reevaluate=True, **kwargs)

@@ -68,7 +68,7 @@ def test_react_fd_anchors_each_sample_at_the_reference_frame(monkeypatch, tmp_pa
   motion = np.stack([np.stack([it["listener"] - it["listener"][0] + o for o in offsets]) for it in test.items])
   settings = {"eval": {"num_samples": 2}}
   config = types.SimpleNamespace(data_dir="D", dataset="vico", get=lambda k, d=None: settings.get(k, d))
-  monkeypatch.setattr(evaluation, "load_run", lambda w: (config, None, None, 7))
+  monkeypatch.setattr(evaluation, "load_run", lambda w, **kw: (config, None, None, 7))
   monkeypatch.setattr(evaluation.pipeline, "open_split", lambda d, ds, split: splits[split])
   monkeypatch.setattr(evaluation, "sample_reactions", lambda *a, **k: {
       "motion": motion, "positions": np.arange(3), "lengths": np.full(3, 6)})

@@ -274,11 +274,10 @@ def calibrate_au_thresholds(task: tasks.Task, params, train_source, *, probe_sou
     raise ValueError("calibrate_au_thresholds: the training or probe split has no frames")
   if np.min(probs) < 0 or np.max(probs) > 1:
     raise ValueError("calibrate_au_thresholds: the model's AUs are not probabilities (set au_output='probability')")
-  if not rate_scale >= 0.0:
-    raise ValueError(f"calibrate_au_thresholds: rate_scale={rate_scale!r}: expected a non-negative float")
+  if not 0.0 <= rate_scale <= 1.0:
+    raise ValueError(f"calibrate_au_thresholds: rate_scale={rate_scale!r}: expected a fraction in [0, 1]")
   rate = (labels > 0.5).mean(axis=0)
-  target = np.clip(rate_scale * rate, 0.0, 1.0)
-  thresholds = [float(np.quantile(probs[:, k], 1.0 - target[k])) for k in range(probs.shape[1])]
+  thresholds = [float(np.quantile(probs[:, k], 1.0 - rate_scale * rate[k])) for k in range(probs.shape[1])]
   generated_va, listener_va = generated[:, va].mean(axis=0), listener[:, va].mean(axis=0)
   return {"thresholds": thresholds, "listener_rate": rate.tolist(), "rate_at_0.5": (probs > 0.5).mean(0).tolist(),
           "rate_scale": float(rate_scale),
